@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nectarhq/nectar/internal/hint"
+	"github.com/nectarhq/nectar/internal/manage"
+	"github.com/nectarhq/nectar/internal/secrets"
+)
+
+// app holds the global flags and the process's standard streams.
+type app struct {
+	stdin          *os.File
+	stdout, stderr io.Writer
+
+	source    string
+	branch    string
+	subPath   string
+	identity  string
+	stateDir  string
+	logFormat string
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "nectar",
+		Short: "GitOps for Hummingbot fleets",
+		Long: "nectar keeps a fleet of Hummingbot bots on Docker in step with a folder or git repository\n" +
+			"holding their accounts (age-encrypted exchange keys), bots, scripts and configs.",
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.source, "source", ".", "the fleet source: a folder (git URLs come with the daemon)")
+	pf.StringVar(&a.branch, "branch", "", "git branch of the source (default: the remote HEAD)")
+	pf.StringVar(&a.subPath, "path", "", "sub-folder of the source that holds the fleet")
+	pf.StringVar(&a.identity, "identity", "", "age identity file (default: $NECTAR_AGE_KEY_FILE, $NECTAR_AGE_KEY, ~/.config/nectar/age.key)")
+	pf.StringVar(&a.stateDir, "state-dir", "", "where nectar keeps rendered bot folders (default: ~/.local/state/nectar)")
+	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	root.AddCommand(
+		a.initCommand(),
+		a.keygenCommand(),
+		a.accountCommand(),
+		a.credCommand(),
+		a.rekeyCommand(),
+		a.validateCommand(),
+		a.versionCommand(),
+	)
+	return root
+}
+
+// folder returns the source as a local folder, for commands that change it.
+func (a *app) folder() (manage.Folder, error) {
+	src := a.source
+	if strings.Contains(src, "://") || strings.HasPrefix(src, "git@") {
+		return manage.Folder{}, hint.New(fmt.Sprintf("--source %s is not a local folder", src),
+			"this command changes files: run it in a clone of the repository, then commit and push")
+	}
+	if a.subPath != "" {
+		src = src + string(os.PathSeparator) + a.subPath
+	}
+	info, err := os.Stat(src)
+	if err != nil || !info.IsDir() {
+		return manage.Folder{}, hint.New(fmt.Sprintf("fleet folder %s not found", src),
+			"pass the fleet folder with --source, or run `nectar init` to make one")
+	}
+	return manage.Folder{Dir: src}, nil
+}
+
+func (a *app) identities() (*secrets.Identities, error) {
+	ids, err := secrets.LoadIdentities(a.identity)
+	if err != nil {
+		return nil, hint.Wrap(err, "make one with `nectar keygen -o ~/.config/nectar/age.key`, or pass yours with --identity")
+	}
+	return ids, nil
+}

@@ -1,0 +1,205 @@
+// Package fleet turns a fleet source (a folder or a git tree, seen as an
+// fs.FS) into typed, validated desired state. Loading never stops at the
+// first problem: it reports every problem it finds, each with its file and
+// line, and still returns everything that did load, so one broken bot never
+// hides the rest of the fleet.
+package fleet
+
+import (
+	"io/fs"
+	"slices"
+)
+
+// Paths and file names of the fleet layout.
+const (
+	SettingsFile     = "nectar.yaml"
+	AccountsDir      = "accounts"
+	BotsDir          = "bots"
+	ScriptsDir       = "scripts"
+	ControllersDir   = "controllers"
+	ConfDir          = "conf"
+	PasswordFile     = "password.age"
+	CredentialSuffix = ".yml.age"
+	BotSuffix        = ".yml"
+	// MaxFileSize caps every file nectar reads from a source.
+	MaxFileSize = 1 << 20
+)
+
+// Environment variables nectar sets itself; a bot's env may not set them.
+var reservedEnv = []string{"CONFIG_PASSWORD", "SCRIPT_CONFIG", "CONFIG_FILE_NAME", "HEADLESS_MODE"}
+
+// Secret holds a plaintext secret in memory. It prints as [redacted] with
+// every fmt verb and in JSON, so a stray log line or error cannot leak it;
+// Reveal is the one way to the value.
+type Secret string
+
+// Reveal returns the plaintext.
+func (s Secret) Reveal() string { return string(s) }
+
+// String hides the value.
+func (Secret) String() string { return "[redacted]" }
+
+// GoString hides the value from %#v.
+func (Secret) GoString() string { return "[redacted]" }
+
+// MarshalJSON hides the value.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+
+// MarshalText hides the value (YAML and other text encoders).
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Fleet is the desired state read from a source.
+type Fleet struct {
+	Name       string
+	Recipients []string
+	Prune      bool
+	Defaults   Defaults
+
+	Accounts map[string]*Account
+	Bots     map[string]*Bot
+	// Shared lists the files copied into every bot: everything under
+	// scripts/, controllers/, conf/scripts/ and conf/controllers/.
+	Shared []string
+
+	// FS is the source the fleet was read from, for reading Shared files.
+	FS fs.FS
+
+	// Problems lists everything wrong with the source, sorted by file and line.
+	Problems []Problem
+}
+
+// Defaults are the settings every bot inherits.
+type Defaults struct {
+	Image        string
+	Network      string
+	Restart      string
+	Env          map[string]string
+	ClientConfig map[string]any
+	Resources    Resources
+}
+
+// Resources are a container's limits; empty means unlimited.
+type Resources struct {
+	CPUs   string
+	Memory string
+}
+
+// Account is one folder under accounts/.
+type Account struct {
+	Name string
+	// Password is Hummingbot's config password for the account's bots.
+	// Empty when the file could not be decrypted (or was not, see Options).
+	Password Secret
+	// Connectors names every <connector>.yml.age of the account, sorted,
+	// whether or not it decrypted.
+	Connectors  []string
+	Credentials map[string]*Credential
+}
+
+// Credential is the decrypted content of accounts/<account>/<connector>.yml.age.
+type Credential struct {
+	Account   string
+	Connector string
+	Secrets   []SecretField // in file order
+	Settings  []Field       // in file order
+}
+
+// SecretField is one field Hummingbot keeps encrypted.
+type SecretField struct {
+	Name  string
+	Value Secret
+}
+
+// Field is one plaintext connector setting; Value is a YAML value
+// (string, int64, float64, bool, nil, []any or map[string]any).
+type Field struct {
+	Name  string
+	Value any
+}
+
+// Bot is one bots/<bot>.yml with the fleet defaults applied.
+type Bot struct {
+	Name    string
+	File    string
+	Account string
+	// State is "running" or "stopped".
+	State string
+	Hold  bool
+	// Connectors are the connectors rendered into the bot: the ones it
+	// names, or else every connector of its account.
+	Connectors   []string
+	Image        string
+	ScriptConfig string
+	Script       string
+	Headless     bool
+	Env          map[string]string
+	ClientConfig map[string]any
+	Network      string
+	Restart      string
+	Resources    Resources
+}
+
+// Bot states.
+const (
+	StateRunning = "running"
+	StateStopped = "stopped"
+)
+
+// OK reports whether the source loaded without any problem.
+func (f *Fleet) OK() bool { return len(f.Problems) == 0 }
+
+// SettingsOK reports whether nectar.yaml itself loaded. Without it nothing
+// about the fleet can be trusted: no bot may be acted on.
+func (f *Fleet) SettingsOK() bool {
+	return !slices.ContainsFunc(f.Problems, func(p Problem) bool { return p.File == SettingsFile || p.File == "" })
+}
+
+// BotFiles lists the source files a bot depends on: its own file, its
+// account's password and the credentials it uses, and the configs it names.
+func (f *Fleet) BotFiles(b *Bot) []string {
+	files := []string{b.File, AccountsDir + "/" + b.Account + "/" + PasswordFile}
+	for _, c := range b.Connectors {
+		files = append(files, credentialPath(b.Account, c))
+	}
+	if b.ScriptConfig != "" {
+		files = append(files, ConfDir+"/"+ScriptsDir+"/"+b.ScriptConfig)
+	}
+	if b.Script != "" {
+		files = append(files, ScriptsDir+"/"+b.Script)
+	}
+	return files
+}
+
+// BotProblems returns the problems that keep one bot from being applied:
+// those in the files it depends on, and those in files every bot shares.
+func (f *Fleet) BotProblems(name string) []Problem {
+	b, ok := f.Bots[name]
+	files := []string{BotsDir + "/" + name + BotSuffix}
+	if ok {
+		files = f.BotFiles(b)
+	}
+	var out []Problem
+	for _, p := range f.Problems {
+		if slices.Contains(files, p.File) || p.File == "" || p.File == SettingsFile || isSharedPath(p.File) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// BotsUsingAccount returns the names of the bots whose files name the
+// account, sorted.
+func (f *Fleet) BotsUsingAccount(account string) []string {
+	var out []string
+	for name, b := range f.Bots {
+		if b.Account == account {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func credentialPath(account, connector string) string {
+	return AccountsDir + "/" + account + "/" + connector + CredentialSuffix
+}

@@ -1,0 +1,731 @@
+package fleet
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/nectarhq/nectar/internal/connector"
+	"github.com/nectarhq/nectar/internal/secrets"
+)
+
+// Options control a load.
+type Options struct {
+	// Identities decrypt the fleet's age files. When nil, nothing is
+	// decrypted: accounts, credentials and bots are still listed and the
+	// plaintext files checked, which is enough for listing commands.
+	Identities *secrets.Identities
+}
+
+// Load reads the fleet in fsys. It never fails as a whole: everything that
+// is wrong is in the returned Fleet's Problems.
+func Load(fsys fs.FS, opts Options) *Fleet {
+	l := &loader{fsys: fsys, opts: opts}
+	f := &Fleet{
+		FS:       fsys,
+		Accounts: map[string]*Account{},
+		Bots:     map[string]*Bot{},
+		Prune:    true,
+	}
+	l.loadSettings(f)
+	l.walk(f)
+	l.loadAccounts(f)
+	l.loadBots(f)
+	f.Problems = l.ps.list
+	sortProblems(f.Problems)
+	return f
+}
+
+type loader struct {
+	fsys fs.FS
+	opts Options
+	ps   problems
+
+	accountDirs []string            // accounts/<name>, valid names only
+	accountFile map[string][]string // account → credential connector names found
+	botFiles    []string            // bots/<bot>.yml with valid names
+	regular     map[string]bool     // every regular file (after symlink checks)
+}
+
+// readFile reads one file of the source, enforcing the size cap.
+func (l *loader) readFile(name string) ([]byte, error) {
+	f, err := l.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, errTooLarge
+	}
+	return data, nil
+}
+
+var errTooLarge = fmt.Errorf("file is larger than %d bytes (1 MiB)", MaxFileSize)
+
+func (l *loader) readProblem(file string, err error) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		l.ps.add(file, 0, 0, "", "file not found")
+	case errors.Is(err, errTooLarge):
+		l.ps.add(file, 0, 0, "nectar reads files of at most 1 MiB; keep large data out of the fleet source", "%v", err)
+	default:
+		l.ps.add(file, 0, 0, "", "cannot read: %v", err)
+	}
+}
+
+func (l *loader) yamlProblem(file string, err error, hint string) {
+	var ye *errYAML
+	if errors.As(err, &ye) {
+		l.ps.add(file, ye.line, 0, hint, "%s", ye.msg)
+		return
+	}
+	l.ps.add(file, 0, 0, hint, "%v", err)
+}
+
+// fleetYAML is nectar.yaml after schema validation.
+type fleetYAML struct {
+	Fleet      string   `yaml:"fleet"`
+	Recipients []string `yaml:"recipients"`
+	Prune      *bool    `yaml:"prune"`
+	Defaults   struct {
+		Image     string         `yaml:"image"`
+		Network   string         `yaml:"network"`
+		Restart   string         `yaml:"restart"`
+		Env       map[string]any `yaml:"env"`
+		Resources resourcesYAML  `yaml:"resources"`
+	} `yaml:"defaults"`
+}
+
+type resourcesYAML struct {
+	CPUs   any    `yaml:"cpus"`
+	Memory string `yaml:"memory"`
+}
+
+func (r resourcesYAML) resources() Resources {
+	out := Resources{Memory: r.Memory}
+	if r.CPUs != nil {
+		out.CPUs = fmt.Sprint(r.CPUs)
+	}
+	return out
+}
+
+func (l *loader) loadSettings(f *Fleet) {
+	data, err := l.readFile(SettingsFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		l.ps.add(SettingsFile, 0, 0, "run `nectar init` in the fleet folder, or point --source at the folder that holds nectar.yaml",
+			"nectar.yaml not found: this is not a fleet source")
+		return
+	}
+	if err != nil {
+		l.readProblem(SettingsFile, err)
+		return
+	}
+	doc, err := parseYAML(data)
+	if err != nil {
+		l.yamlProblem(SettingsFile, err, "")
+		return
+	}
+	before := len(l.ps.list)
+	validateSchema(&l.ps, SettingsFile, schemaFleet, doc, false)
+	if len(l.ps.list) > before {
+		return
+	}
+	var y fleetYAML
+	if err := doc.root.Decode(&y); err != nil {
+		l.yamlProblem(SettingsFile, err, "")
+		return
+	}
+	f.Name, f.Recipients = y.Fleet, y.Recipients
+	if y.Prune != nil {
+		f.Prune = *y.Prune
+	}
+	for i, r := range y.Recipients {
+		if _, err := secrets.ParseRecipients([]string{r}); err != nil {
+			n := locate(doc.root, []string{"recipients", fmt.Sprint(i)}, false)
+			l.ps.add(SettingsFile, n.Line, n.Column, "recipients are age public keys (age1...) or ssh-ed25519/ssh-rsa public keys; `nectar keygen` prints one",
+				"recipient %d is not a valid age recipient", i+1)
+		}
+	}
+	d := &f.Defaults
+	d.Image, d.Network, d.Restart = y.Defaults.Image, y.Defaults.Network, y.Defaults.Restart
+	d.Env = envStrings(y.Defaults.Env)
+	d.ClientConfig = mapAt(mapAt(doc.value, "defaults"), "client_config")
+	d.Resources = y.Defaults.Resources.resources()
+	l.checkEnv(SettingsFile, doc.root, []string{"defaults", "env"}, d.Env)
+}
+
+// mapAt returns the mapping under key, or nil. It reads the converted
+// document rather than a decoded struct so numbers keep one type (int64).
+func mapAt(v any, key string) map[string]any {
+	m, _ := v.(map[string]any)
+	sub, _ := m[key].(map[string]any)
+	return sub
+}
+
+func envStrings(m map[string]any) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}
+
+func (l *loader) checkEnv(file string, root *yaml.Node, path []string, env map[string]string) {
+	for _, k := range reservedEnv {
+		if _, ok := env[k]; ok {
+			n := locate(root, append(slices.Clone(path), k), true)
+			hint := "nectar sets it from the bot's fields (script_config, script, headless)"
+			if k == "CONFIG_PASSWORD" {
+				hint = "the password comes from accounts/<account>/password.age; never put it in plaintext"
+			}
+			l.ps.add(file, n.Line, n.Column, hint, "env may not set %s", k)
+		}
+	}
+}
+
+// walk checks every entry of the source once: symlinks, sizes, names and
+// where files may sit. It records what the later steps read.
+func (l *loader) walk(f *Fleet) {
+	l.accountFile = map[string][]string{}
+	l.regular = map[string]bool{}
+	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			l.ps.add(p, 0, 0, "", "cannot read: %v", err)
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if p == "." {
+			return nil
+		}
+		base := path.Base(p)
+		top, _, _ := strings.Cut(p, "/")
+		if ignored(base, top) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			isDir, ok := l.checkSymlink(p)
+			if !ok {
+				return nil
+			}
+			if isDir {
+				l.ps.add(p, 0, 0, "replace the link with the folder itself", "symlinked folders are not followed")
+				return nil
+			}
+		} else if d.IsDir() {
+			return l.checkDir(p)
+		} else if !d.Type().IsRegular() {
+			l.ps.add(p, 0, 0, "", "not a regular file")
+			return nil
+		}
+		l.checkFile(f, p)
+		return nil
+	})
+	if err != nil {
+		l.ps.add("", 0, 0, "", "cannot read the source: %v", err)
+	}
+	slices.Sort(f.Shared)
+}
+
+// ignored skips what people keep beside a fleet: dotfiles (except inside
+// accounts/ and bots/, where a stray name is worth reporting) and Python
+// caches.
+func ignored(base, top string) bool {
+	if base == "__pycache__" || base == ".gitkeep" || base == ".DS_Store" || base == ".git" {
+		return true
+	}
+	return strings.HasPrefix(base, ".") && top != AccountsDir && top != BotsDir
+}
+
+// checkSymlink accepts a link that stays inside the fleet root and reports
+// whether it points at a folder.
+func (l *loader) checkSymlink(p string) (isDir, ok bool) {
+	target, err := fs.ReadLink(l.fsys, p)
+	if err != nil {
+		l.ps.add(p, 0, 0, "", "cannot read symlink: %v", err)
+		return false, false
+	}
+	resolved := path.Join(path.Dir(p), target)
+	if path.IsAbs(target) || resolved == ".." || strings.HasPrefix(resolved, "../") {
+		l.ps.add(p, 0, 0, "copy the file into the fleet source instead of linking to it",
+			"symlink points outside the fleet root (to %s)", target)
+		return false, false
+	}
+	info, err := fs.Stat(l.fsys, p)
+	if err != nil {
+		l.ps.add(p, 0, 0, "", "broken symlink: %v", err)
+		return false, false
+	}
+	return info.IsDir(), true
+}
+
+func (l *loader) checkDir(p string) error {
+	parts := strings.Split(p, "/")
+	switch parts[0] {
+	case AccountsDir:
+		if len(parts) == 1 {
+			return nil
+		}
+		if len(parts) == 2 {
+			if !ValidName(parts[1]) {
+				l.ps.add(p, 0, 0, "account names use "+NameRule, "bad account name %q: %s", parts[1], nameProblem(parts[1]))
+				return fs.SkipDir
+			}
+			l.accountDirs = append(l.accountDirs, p)
+			return nil
+		}
+		l.ps.add(p, 0, 0, "an account folder holds password.age and <connector>.yml.age files only", "unexpected folder")
+		return fs.SkipDir
+	case BotsDir:
+		if len(parts) > 1 {
+			l.ps.add(p, 0, 0, "bots/ holds one <bot>.yml file per bot, with no sub-folders", "unexpected folder")
+			return fs.SkipDir
+		}
+	case ConfDir:
+		if len(parts) == 2 && parts[1] != ScriptsDir && parts[1] != ControllersDir {
+			l.ps.add(p, 0, 0, "conf/ holds scripts/ and controllers/ only", "unexpected folder")
+			return fs.SkipDir
+		}
+	}
+	return nil
+}
+
+func (l *loader) checkFile(f *Fleet, p string) {
+	info, err := fs.Stat(l.fsys, p)
+	if err != nil {
+		l.ps.add(p, 0, 0, "", "cannot read: %v", err)
+		return
+	}
+	if info.Size() > MaxFileSize {
+		l.readProblem(p, errTooLarge)
+		return
+	}
+	parts := strings.Split(p, "/")
+	base := parts[len(parts)-1]
+	switch parts[0] {
+	case AccountsDir:
+		if len(parts) != 3 {
+			l.ps.add(p, 0, 0, "accounts/ holds one folder per account", "unexpected file")
+			return
+		}
+		if !ValidName(parts[1]) {
+			return // reported with the folder
+		}
+		switch {
+		case base == PasswordFile:
+		case strings.HasSuffix(base, CredentialSuffix):
+			name := strings.TrimSuffix(base, CredentialSuffix)
+			if !ValidName(name) {
+				l.ps.add(p, 0, 0, "credential files are named <connector>.yml.age after Hummingbot's connector names, e.g. binance.yml.age",
+					"bad connector name %q: %s", name, nameProblem(name))
+				return
+			}
+			l.accountFile[parts[1]] = append(l.accountFile[parts[1]], name)
+		case strings.HasSuffix(base, ".yml") || strings.HasSuffix(base, ".yaml"):
+			l.ps.add(p, 0, 0, fmt.Sprintf("encrypt it with `nectar cred add %s <connector> < %s`, then delete this file and remove it from version control history", parts[1], base),
+				"plaintext file in an account folder: credentials must be age-encrypted")
+			return
+		default:
+			l.ps.add(p, 0, 0, "an account folder holds password.age and <connector>.yml.age files only", "unexpected file")
+			return
+		}
+	case BotsDir:
+		if len(parts) != 2 {
+			return
+		}
+		name, ok := strings.CutSuffix(base, BotSuffix)
+		if !ok {
+			l.ps.add(p, 0, 0, "bot files are named <bot>.yml", "unexpected file in bots/")
+			return
+		}
+		if !ValidName(name) {
+			l.ps.add(p, 0, 0, "bot names (the file name) use "+NameRule, "bad bot name %q: %s", name, nameProblem(name))
+			return
+		}
+		l.botFiles = append(l.botFiles, p)
+	case ScriptsDir, ControllersDir:
+		f.Shared = append(f.Shared, p)
+	case ConfDir:
+		if len(parts) < 3 {
+			l.ps.add(p, 0, 0, "conf/ holds scripts/ and controllers/ configs; Hummingbot client settings go under client_config in nectar.yaml or the bot file",
+				"unexpected file in conf/")
+			return
+		}
+		f.Shared = append(f.Shared, p)
+	}
+	l.regular[p] = true
+}
+
+func (l *loader) loadAccounts(f *Fleet) {
+	for _, dir := range l.accountDirs {
+		name := path.Base(dir)
+		a := &Account{Name: name, Credentials: map[string]*Credential{}}
+		a.Connectors = l.accountFile[name]
+		slices.Sort(a.Connectors)
+		f.Accounts[name] = a
+		pw := dir + "/" + PasswordFile
+		if !l.regular[pw] {
+			l.ps.add(pw, 0, 0, fmt.Sprintf("create it with `nectar account create %s`", name), "account %s has no password.age", name)
+		} else if l.opts.Identities != nil {
+			l.loadPassword(a, pw)
+		}
+		if l.opts.Identities == nil {
+			continue
+		}
+		for _, c := range a.Connectors {
+			if cred := l.loadCredential(name, c); cred != nil {
+				a.Credentials[c] = cred
+			}
+		}
+	}
+}
+
+// decrypt reads and decrypts one age file, reporting failures with hints.
+func (l *loader) decrypt(file string) ([]byte, bool) {
+	data, err := l.readFile(file)
+	if err != nil {
+		l.readProblem(file, err)
+		return nil, false
+	}
+	plain, err := secrets.Decrypt(data, l.opts.Identities)
+	if err != nil {
+		l.ps.add(file, 0, 0, decryptHint(err), "cannot decrypt: %v", err)
+		return nil, false
+	}
+	return plain, true
+}
+
+func decryptHint(err error) string {
+	var nfy *secrets.NotForYouError
+	switch {
+	case errors.As(err, &nfy):
+		return "pass the identity it was encrypted to with --identity (or NECTAR_AGE_KEY_FILE); " +
+			"or have someone who can read it add your recipient to nectar.yaml and run `nectar rekey`"
+	case errors.Is(err, secrets.ErrTruncated), errors.Is(err, secrets.ErrCorrupt):
+		return "restore the file from version control, or write it again with `nectar cred add` / `nectar account create`"
+	case errors.Is(err, secrets.ErrTooLarge):
+		return "age files in a fleet hold one password or one credential, far below 1 MiB"
+	}
+	return ""
+}
+
+func (l *loader) loadPassword(a *Account, file string) {
+	plain, ok := l.decrypt(file)
+	if !ok {
+		return
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(string(plain), "\n"), "\r")
+	switch {
+	case pw == "":
+		l.ps.add(file, 0, 0, fmt.Sprintf("remove the file and run `nectar account create %s` to write a new random password", a.Name), "the password is empty")
+	case strings.ContainsAny(pw, "\r\n"):
+		l.ps.add(file, 0, 0, "the file holds the password on a single line", "the password spans several lines")
+	default:
+		a.Password = Secret(pw)
+	}
+}
+
+func (l *loader) loadCredential(account, conn string) *Credential {
+	file := credentialPath(account, conn)
+	plain, ok := l.decrypt(file)
+	if !ok {
+		return nil
+	}
+	return l.parseCredential(file, account, conn, plain)
+}
+
+// ParseCredential checks the plaintext of a credential file as Load would,
+// for commands that are about to encrypt one.
+func ParseCredential(account, conn string, plain []byte) (*Credential, []Problem) {
+	var l loader
+	cred := l.parseCredential(credentialPath(account, conn), account, conn, plain)
+	sortProblems(l.ps.list)
+	return cred, l.ps.list
+}
+
+func (l *loader) parseCredential(file, account, conn string, plain []byte) *Credential {
+	if len(plain) > MaxFileSize {
+		l.readProblem(file, errTooLarge)
+		return nil
+	}
+	hint := fmt.Sprintf("line numbers refer to the decrypted text; open it with `nectar cred edit %s %s`", account, conn)
+	doc, err := parseYAML(plain)
+	if err != nil {
+		var ye *errYAML
+		if errors.As(err, &ye) {
+			// The YAML parser's messages may quote the text around the
+			// error, which here is secret: keep only the position.
+			l.ps.add(file, ye.line, 0, hint, "invalid YAML in the credential (only its position is shown: the text may be secret)")
+			return nil
+		}
+		l.ps.add(file, 0, 0, hint, "invalid YAML in the credential (only its position is shown: the text may be secret)")
+		return nil
+	}
+	before := len(l.ps.list)
+	validateSchema(&l.ps, file, schemaCredential, doc, true)
+	if len(l.ps.list) > before {
+		return nil
+	}
+	cred := &Credential{Account: account}
+	for _, kv := range mapPairs(doc.root) {
+		k, v := kv[0], kv[1]
+		switch k.Value {
+		case "connector":
+			cred.Connector = v.Value
+		case "secrets":
+			for _, s := range mapPairs(v) {
+				cred.Secrets = append(cred.Secrets, SecretField{Name: s[0].Value, Value: Secret(s[1].Value)})
+			}
+		case "settings":
+			m := doc.value.(map[string]any)["settings"].(map[string]any)
+			for _, s := range mapPairs(v) {
+				cred.Settings = append(cred.Settings, Field{Name: s[0].Value, Value: m[s[0].Value]})
+			}
+		}
+	}
+	if cred.Connector != conn {
+		n := locate(doc.root, []string{"connector"}, false)
+		l.ps.add(file, n.Line, n.Column, fmt.Sprintf("rename the file to %s%s, or set `connector: %s`", cred.Connector, CredentialSuffix, conn),
+			"connector %q does not match the file name (%s)", cred.Connector, conn)
+		return nil
+	}
+	if !l.checkConnectorFields(file, doc, cred, hint) {
+		return nil
+	}
+	return cred
+}
+
+// checkConnectorFields holds a credential of a connector Hummingbot's table
+// knows to what Hummingbot will accept at start.
+func (l *loader) checkConnectorFields(file string, doc *document, cred *Credential, lineHint string) bool {
+	before := len(l.ps.list)
+	for _, s := range cred.Secrets {
+		if s.Value == "" {
+			n := locate(doc.root, []string{"secrets", s.Name}, false)
+			l.ps.add(file, n.Line, n.Column, lineHint, "secret %s is empty", s.Name)
+		}
+	}
+	spec, known := connector.Lookup(cred.Connector)
+	if !known {
+		return len(l.ps.list) == before
+	}
+	fieldList := "fields of " + cred.Connector + ": " + strings.Join(spec.Fields(), ", ")
+	for _, s := range cred.Secrets {
+		n := locate(doc.root, []string{"secrets", s.Name}, true)
+		switch spec.Field(s.Name) {
+		case connector.PlainField:
+			l.ps.add(file, n.Line, n.Column, "move it under settings: (Hummingbot stores it in plaintext); "+lineHint,
+				"%s is not a secret field of %s", s.Name, cred.Connector)
+		case connector.Unknown:
+			l.ps.add(file, n.Line, n.Column, fieldList, "unknown field %s for connector %s (Hummingbot %s would refuse it)", s.Name, cred.Connector, connector.HummingbotVersion)
+		}
+	}
+	for _, s := range cred.Settings {
+		n := locate(doc.root, []string{"settings", s.Name}, true)
+		switch spec.Field(s.Name) {
+		case connector.SecretField:
+			l.ps.add(file, n.Line, n.Column, "move it under secrets: so it is encrypted for Hummingbot; "+lineHint,
+				"%s is a secret field of %s but sits under settings:", s.Name, cred.Connector)
+		case connector.Unknown:
+			l.ps.add(file, n.Line, n.Column, fieldList, "unknown field %s for connector %s (Hummingbot %s would refuse it)", s.Name, cred.Connector, connector.HummingbotVersion)
+		}
+	}
+	for _, r := range spec.Required {
+		has := slices.ContainsFunc(cred.Secrets, func(s SecretField) bool { return s.Name == r }) ||
+			slices.ContainsFunc(cred.Settings, func(s Field) bool { return s.Name == r })
+		if !has {
+			where := "secrets:"
+			if spec.Field(r) == connector.PlainField {
+				where = "settings:"
+			}
+			l.ps.add(file, 1, 1, fmt.Sprintf("add %s under %s; %s", r, where, lineHint),
+				"missing required field %s for connector %s", r, cred.Connector)
+		}
+	}
+	return len(l.ps.list) == before
+}
+
+// botYAML is a bot file after schema validation.
+type botYAML struct {
+	Account      string         `yaml:"account"`
+	State        string         `yaml:"state"`
+	Hold         bool           `yaml:"hold"`
+	Connectors   []string       `yaml:"connectors"`
+	Image        string         `yaml:"image"`
+	ScriptConfig string         `yaml:"script_config"`
+	Script       string         `yaml:"script"`
+	Headless     bool           `yaml:"headless"`
+	Env          map[string]any `yaml:"env"`
+	Network      string         `yaml:"network"`
+	Restart      string         `yaml:"restart"`
+	Resources    *resourcesYAML `yaml:"resources"`
+}
+
+func (l *loader) loadBots(f *Fleet) {
+	lower := map[string]string{}
+	for _, file := range l.botFiles {
+		name := strings.TrimSuffix(path.Base(file), BotSuffix)
+		if other, dup := lower[strings.ToLower(name)]; dup {
+			l.ps.add(file, 0, 0, "container names ignore case on some systems; rename one of them", "bot name differs from %s only in letter case", other)
+		}
+		lower[strings.ToLower(name)] = file
+		// The bot is listed even when its file is broken, so that it is
+		// reported Stalled and never mistaken for a deleted bot.
+		b := &Bot{Name: name, File: file}
+		f.Bots[name] = b
+		l.loadBot(f, b)
+	}
+	// A bot whose name is not a valid name (say Alpha.yml) is not loaded,
+	// but another bot that differs from it only in case should still hear
+	// of the clash.
+	for _, file := range l.allBotFiles() {
+		name := strings.TrimSuffix(path.Base(file), BotSuffix)
+		if ValidName(name) {
+			continue
+		}
+		if other, dup := lower[strings.ToLower(name)]; dup {
+			l.ps.add(file, 0, 0, "rename it in lower case, to a name no other bot has", "bot name differs from %s only in letter case", other)
+		}
+	}
+}
+
+func (l *loader) allBotFiles() []string {
+	entries, _ := fs.ReadDir(l.fsys, BotsDir)
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), BotSuffix) {
+			out = append(out, BotsDir+"/"+e.Name())
+		}
+	}
+	return out
+}
+
+func (l *loader) loadBot(f *Fleet, b *Bot) {
+	data, err := l.readFile(b.File)
+	if err != nil {
+		l.readProblem(b.File, err)
+		return
+	}
+	doc, err := parseYAML(data)
+	if err != nil {
+		l.yamlProblem(b.File, err, "")
+		return
+	}
+	// Read the account even from a file with other problems, so commands
+	// such as `account delete` know which bots use an account.
+	if m, ok := doc.value.(map[string]any); ok {
+		b.Account, _ = m["account"].(string)
+	}
+	before := len(l.ps.list)
+	validateSchema(&l.ps, b.File, schemaBot, doc, false)
+	if len(l.ps.list) > before {
+		return
+	}
+	var y botYAML
+	if err := doc.root.Decode(&y); err != nil {
+		l.yamlProblem(b.File, err, "")
+		return
+	}
+	d := f.Defaults
+	b.Account, b.Hold, b.Headless = y.Account, y.Hold, y.Headless
+	b.State = cmpOr(y.State, StateRunning)
+	b.Image = cmpOr(y.Image, d.Image)
+	b.Network = cmpOr(y.Network, d.Network)
+	b.Restart = cmpOr(y.Restart, d.Restart)
+	b.ScriptConfig, b.Script = y.ScriptConfig, y.Script
+	b.Resources = d.Resources
+	if y.Resources != nil {
+		r := y.Resources.resources()
+		b.Resources = Resources{CPUs: cmpOr(r.CPUs, d.Resources.CPUs), Memory: cmpOr(r.Memory, d.Resources.Memory)}
+	}
+	b.Env = maps.Clone(d.Env)
+	if b.Env == nil {
+		b.Env = map[string]string{}
+	}
+	botEnv := envStrings(y.Env)
+	maps.Copy(b.Env, botEnv)
+	l.checkEnv(b.File, doc.root, []string{"env"}, botEnv)
+	b.ClientConfig = mergeConfig(d.ClientConfig, mapAt(doc.value, "client_config"))
+
+	at := func(key string) (int, int) {
+		n := locate(doc.root, []string{key}, false)
+		return n.Line, n.Column
+	}
+	if b.Image == "" {
+		line, col := at("account")
+		l.ps.add(b.File, line, col, "set image: in the bot file, or defaults.image in nectar.yaml (e.g. hummingbot/hummingbot:2.16.0)", "no image for bot %s", b.Name)
+	}
+	acct, ok := f.Accounts[b.Account]
+	if !ok {
+		line, col := at("account")
+		l.ps.add(b.File, line, col, fmt.Sprintf("create it with `nectar account create %s`, or name one of: %s", b.Account, strings.Join(slices.Sorted(maps.Keys(f.Accounts)), ", ")),
+			"account %q does not exist (no folder accounts/%s)", b.Account, b.Account)
+		return
+	}
+	if y.Connectors == nil {
+		b.Connectors = slices.Clone(acct.Connectors)
+	} else {
+		b.Connectors = slices.Clone(y.Connectors)
+		slices.Sort(b.Connectors)
+		for i, c := range y.Connectors {
+			if !slices.Contains(acct.Connectors, c) {
+				n := locate(doc.root, []string{"connectors", fmt.Sprint(i)}, false)
+				l.ps.add(b.File, n.Line, n.Column, fmt.Sprintf("add it with `nectar cred add %s %s`", b.Account, c),
+					"account %s has no credential for connector %s (no %s)", b.Account, c, credentialPath(b.Account, c))
+			}
+		}
+	}
+	if b.ScriptConfig != "" && !l.regular[ConfDir+"/"+ScriptsDir+"/"+b.ScriptConfig] {
+		line, col := at("script_config")
+		l.ps.add(b.File, line, col, "script configs live in conf/scripts/ of the fleet source", "script config %s not found in conf/scripts/", b.ScriptConfig)
+	}
+	if b.Script != "" && !l.regular[ScriptsDir+"/"+b.Script] {
+		line, col := at("script")
+		l.ps.add(b.File, line, col, "scripts live in scripts/ of the fleet source; it replaces the image's own scripts folder", "script %s not found in scripts/", b.Script)
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// mergeConfig overlays over on base, merging nested mappings key by key,
+// as Hummingbot's conf_client.yml nests its settings.
+func mergeConfig(base, over map[string]any) map[string]any {
+	out := make(map[string]any, len(base)+len(over))
+	maps.Copy(out, base)
+	for k, v := range over {
+		bm, bok := out[k].(map[string]any)
+		om, ook := v.(map[string]any)
+		if bok && ook {
+			out[k] = mergeConfig(bm, om)
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// isSharedPath reports whether a source file is copied into every bot.
+func isSharedPath(p string) bool {
+	top, _, _ := strings.Cut(p, "/")
+	return top == ScriptsDir || top == ControllersDir || top == ConfDir
+}

@@ -1,0 +1,252 @@
+package fleet
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/nectarhq/nectar/schemas"
+)
+
+// The kinds of files nectar validates, named by their schema file.
+const (
+	schemaFleet      = "nectar.schema.json"
+	schemaBot        = "bot.schema.json"
+	schemaCredential = "credential.schema.json"
+)
+
+var compiled struct {
+	once    sync.Once
+	schemas map[string]*jsonschema.Schema
+	docs    map[string]any // raw schema documents by file name, to list allowed keys in hints
+	err     error
+}
+
+func compileSchemas() {
+	c := jsonschema.NewCompiler()
+	compiled.docs = make(map[string]any)
+	entries, err := fs.ReadDir(schemas.Files, ".")
+	if err != nil {
+		compiled.err = err
+		return
+	}
+	for _, e := range entries {
+		data, err := fs.ReadFile(schemas.Files, e.Name())
+		if err != nil {
+			compiled.err = err
+			return
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			compiled.err = fmt.Errorf("schema %s: %w", e.Name(), err)
+			return
+		}
+		compiled.docs[e.Name()] = doc
+		if err := c.AddResource(schemas.BaseURL+e.Name(), doc); err != nil {
+			compiled.err = err
+			return
+		}
+	}
+	compiled.schemas = make(map[string]*jsonschema.Schema)
+	for _, name := range []string{schemaFleet, schemaBot, schemaCredential} {
+		s, err := c.Compile(schemas.BaseURL + name)
+		if err != nil {
+			compiled.err = fmt.Errorf("schema %s: %w", name, err)
+			return
+		}
+		compiled.schemas[name] = s
+	}
+}
+
+var printer = message.NewPrinter(language.English)
+
+// validateSchema checks doc against the named schema and reports every
+// violation at its line. With secret set, messages never quote values.
+func validateSchema(ps *problems, file, schema string, doc *document, secret bool) {
+	compiled.once.Do(compileSchemas)
+	if compiled.err != nil {
+		// Embedded schemas are fixed at build time; tests keep them valid.
+		panic(compiled.err)
+	}
+	err := compiled.schemas[schema].Validate(doc.value)
+	if err == nil {
+		return
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		ps.add(file, 0, 0, "", "%v", err)
+		return
+	}
+	for _, leaf := range leaves(ve) {
+		schemaProblem(ps, file, doc, leaf, secret)
+	}
+}
+
+func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if len(e.Causes) == 0 {
+		return []*jsonschema.ValidationError{e}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}
+
+func schemaProblem(ps *problems, file string, doc *document, e *jsonschema.ValidationError, secret bool) {
+	where := e.InstanceLocation
+	at := func(path []string, key bool) (int, int) {
+		n := locate(doc.root, path, key)
+		return n.Line, n.Column
+	}
+	field := strings.Join(where, ".")
+	if field == "" {
+		field = "the file"
+	}
+	switch k := e.ErrorKind.(type) {
+	case *kind.AdditionalProperties:
+		allowed := allowedKeys(e.SchemaURL)
+		for _, p := range k.Properties {
+			line, col := at(append(slices.Clone(where), p), true)
+			ps.add(file, line, col, keysHint(p, allowed), "unknown key %q%s", p, under(where))
+		}
+	case *kind.Required:
+		line, col := at(where, false)
+		for _, m := range k.Missing {
+			ps.add(file, line, col, requiredHint(m), "missing required key %q%s", m, under(where))
+		}
+	case *kind.Type:
+		line, col := at(where, false)
+		ps.add(file, line, col, "", "%s must be %s, not %s", field, strings.Join(k.Want, " or "), k.Got)
+	case *kind.Enum:
+		line, col := at(where, false)
+		want := make([]string, len(k.Want))
+		for i, w := range k.Want {
+			want[i] = fmt.Sprint(w)
+		}
+		ps.add(file, line, col, "", "%s must be one of: %s", field, strings.Join(want, ", "))
+	case *kind.Pattern:
+		line, col := at(where, false)
+		if k.Want == nameRE.String() {
+			ps.add(file, line, col, "names use "+NameRule, "%s: %s", field, nameProblem(k.Got))
+			return
+		}
+		if secret {
+			ps.add(file, line, col, "", "%s has an invalid format (pattern %s)", field, k.Want)
+			return
+		}
+		ps.add(file, line, col, "", "%s: %q does not match the pattern %s", field, k.Got, k.Want)
+	case *kind.MinItems:
+		line, col := at(where, false)
+		hint := ""
+		if field == "recipients" {
+			hint = "add your age public key (nectar keygen prints it) under recipients:"
+		}
+		ps.add(file, line, col, hint, "%s must list at least %d item(s)", field, k.Want)
+	case *kind.UniqueItems:
+		line, col := at(append(slices.Clone(where), fmt.Sprint(k.Duplicates[1])), false)
+		ps.add(file, line, col, "", "%s lists the same entry twice (items %d and %d)", field, k.Duplicates[0]+1, k.Duplicates[1]+1)
+	case *kind.PropertyNames:
+		line, col := at(append(slices.Clone(where), k.Property), true)
+		ps.add(file, line, col, "", "%s: key %q is not allowed here", field, k.Property)
+	default:
+		line, col := at(where, false)
+		if secret {
+			ps.add(file, line, col, "", "%s is invalid", field)
+			return
+		}
+		ps.add(file, line, col, "", "%s: %s", field, e.ErrorKind.LocalizedString(printer))
+	}
+}
+
+func under(where []string) string {
+	if len(where) == 0 {
+		return ""
+	}
+	return " under " + strings.Join(where, ".")
+}
+
+func requiredHint(key string) string {
+	switch key {
+	case "recipients":
+		return "list the age public keys that may read the fleet's secrets, e.g. the one `nectar keygen` printed"
+	case "fleet":
+		return "name the fleet, e.g. `fleet: prod`; containers are labelled with it"
+	case "account":
+		return "name the account (a folder under accounts/) whose keys this bot uses"
+	case "connector":
+		return "add `connector: <name>` with the same name as the file"
+	}
+	return ""
+}
+
+func keysHint(got string, allowed []string) string {
+	if len(allowed) == 0 {
+		return ""
+	}
+	for _, a := range allowed {
+		if editDistance(got, a) <= 2 {
+			return fmt.Sprintf("did you mean %q? valid keys here: %s", a, strings.Join(allowed, ", "))
+		}
+	}
+	return "valid keys here: " + strings.Join(allowed, ", ")
+}
+
+// allowedKeys lists the properties of the schema object that owns the
+// additionalProperties keyword at schemaURL, e.g.
+// ".../bot.schema.json#/additionalProperties".
+func allowedKeys(schemaURL string) []string {
+	file, ptr, _ := strings.Cut(strings.TrimPrefix(schemaURL, schemas.BaseURL), "#")
+	node := compiled.docs[file]
+	parts := strings.Split(strings.Trim(ptr, "/"), "/")
+	if len(parts) > 0 && parts[len(parts)-1] == "additionalProperties" {
+		parts = parts[:len(parts)-1]
+	}
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		m, ok := node.(map[string]any)
+		if !ok {
+			return nil
+		}
+		node = m[strings.NewReplacer("~1", "/", "~0", "~").Replace(p)]
+	}
+	m, _ := node.(map[string]any)
+	props, _ := m["properties"].(map[string]any)
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// editDistance is the Levenshtein distance, used for "did you mean" hints.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

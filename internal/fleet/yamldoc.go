@@ -1,0 +1,199 @@
+package fleet
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// document is one parsed YAML file: its node tree (for line numbers) and
+// the same data as plain Go values (for schema validation).
+type document struct {
+	root  *yaml.Node // the top-level value; a MappingNode unless the file is malformed
+	value any
+}
+
+// maxNodes bounds the work of expanding aliases, so a small file cannot
+// expand into a huge value ("billion laughs").
+const maxNodes = 100_000
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// errYAML is a YAML syntax error with its position.
+type errYAML struct {
+	line int
+	msg  string
+}
+
+func (e *errYAML) Error() string { return e.msg }
+
+// parseYAML parses one YAML document. An empty file yields an empty mapping.
+func parseYAML(data []byte) (*document, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var file yaml.Node
+	if err := dec.Decode(&file); err != nil {
+		if errors.Is(err, io.EOF) {
+			empty := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
+			return &document{root: empty, value: map[string]any{}}, nil
+		}
+		return nil, syntaxError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, syntaxError(err)
+		}
+		return nil, &errYAML{line: extra.Line, msg: "more than one YAML document (a second '---'); a file holds exactly one"}
+	}
+	root := &file
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	budget := maxNodes
+	v, err := toValue(root, &budget)
+	if err != nil {
+		return nil, err
+	}
+	return &document{root: root, value: v}, nil
+}
+
+func syntaxError(err error) error {
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &errYAML{line: line, msg: "invalid YAML: " + m[2]}
+	}
+	return &errYAML{msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// toValue converts a node into the values encoding/json would produce
+// (map[string]any, []any, string, int64, float64, bool, nil), which is what
+// the schema validator understands.
+func toValue(n *yaml.Node, budget *int) (any, error) {
+	*budget--
+	if *budget < 0 {
+		return nil, &errYAML{line: n.Line, msg: "document too large or too many aliases"}
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return toValue(n.Content[0], budget)
+	case yaml.AliasNode:
+		return toValue(n.Alias, budget)
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := toValue(c, budget)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, vn := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				return nil, &errYAML{line: k.Line, msg: "a mapping key must be a plain string"}
+			}
+			if k.Tag == "!!merge" {
+				return nil, &errYAML{line: k.Line, msg: "YAML merge keys ('<<') are not supported; write the keys out"}
+			}
+			v, err := toValue(vn, budget)
+			if err != nil {
+				return nil, err
+			}
+			out[k.Value] = v
+		}
+		return out, nil
+	case yaml.ScalarNode:
+		return scalarValue(n), nil
+	}
+	return nil, &errYAML{line: n.Line, msg: "unsupported YAML node"}
+}
+
+func scalarValue(n *yaml.Node) any {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil
+	case "!!bool":
+		var b bool
+		if n.Decode(&b) == nil {
+			return b
+		}
+	case "!!int":
+		var i int64
+		if n.Decode(&i) == nil {
+			return i
+		}
+		var f float64
+		if n.Decode(&f) == nil {
+			return f
+		}
+	case "!!float":
+		var f float64
+		if n.Decode(&f) == nil {
+			return f
+		}
+	}
+	return n.Value
+}
+
+// locate finds the node at a JSON-pointer-like path of keys and indexes.
+// With wantKey, for a path ending in a mapping key, it returns the key node
+// instead of the value, which is where "unknown key" belongs. When the path
+// does not fully exist it returns the deepest node found.
+func locate(root *yaml.Node, path []string, wantKey bool) *yaml.Node {
+	n := root
+	for i, p := range path {
+		for n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		last := i == len(path)-1
+		switch n.Kind {
+		case yaml.MappingNode:
+			found := false
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == p {
+					if last && wantKey {
+						return n.Content[j]
+					}
+					n, found = n.Content[j+1], true
+					break
+				}
+			}
+			if !found {
+				return n
+			}
+		case yaml.SequenceNode:
+			idx, err := strconv.Atoi(p)
+			if err != nil || idx < 0 || idx >= len(n.Content) {
+				return n
+			}
+			n = n.Content[idx]
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// mapKeys returns a mapping node's key/value pairs in file order.
+func mapPairs(n *yaml.Node) [][2]*yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	out := make([][2]*yaml.Node, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out = append(out, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
+	}
+	return out
+}
