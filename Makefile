@@ -8,9 +8,9 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 EXAMPLE  := examples/quickstart
 # The example fleet ships a demo-only identity; never use it for real keys.
-DEMO_KEY := $(EXAMPLE)/demo-identity.age.key
+DEMO_KEY := examples/demo-identity.key
 
-.PHONY: all build test unit lint fuzz bench demo clean
+.PHONY: all build test unit lint fuzz bench demo clean testbot-image
 
 all: build
 
@@ -44,6 +44,14 @@ bench:
 demo: build
 	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) validate
 	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) account list
+
+# The stand-in for Hummingbot used by tests and the demo: a static binary in
+# an image built FROM scratch, so nothing is pulled.
+testbot-image:
+	mkdir -p $(BIN)/testbot
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/testbot/nectar-testbot ./cmd/nectar-testbot
+	cp cmd/nectar-testbot/Dockerfile $(BIN)/testbot/Dockerfile
+	docker build -q -t nectar-testbot:dev $(BIN)/testbot
 
 clean:
 	rm -rf $(BIN)

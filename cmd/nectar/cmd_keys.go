@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -50,6 +51,9 @@ func (a *app) recipientForInit() (string, error) {
 		return "", err
 	}
 	path := a.identity
+	if path == "" {
+		path = os.Getenv(secrets.EnvKeyFile)
+	}
 	if path == "" {
 		if path, err = secrets.DefaultIdentityPath(); err != nil {
 			return "", err

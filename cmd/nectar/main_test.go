@@ -12,6 +12,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Tests that need a real process (a terminal, say) run this test
+	// binary as nectar itself.
+	if os.Getenv("NECTAR_TEST_AS_MAIN") == "1" {
+		main()
+	}
 	testscript.Main(m, map[string]func(){
 		"nectar": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})

@@ -153,8 +153,13 @@ func (l *loader) loadSettings(f *Fleet) {
 	for i, r := range y.Recipients {
 		if _, err := secrets.ParseRecipients([]string{r}); err != nil {
 			n := locate(doc.root, []string{"recipients", fmt.Sprint(i)}, false)
+			why := ""
+			var re *secrets.RecipientError
+			if errors.As(err, &re) {
+				why = ": " + re.Reason
+			}
 			l.ps.add(SettingsFile, n.Line, n.Column, "recipients are age public keys (age1...) or ssh-ed25519/ssh-rsa public keys; `nectar keygen` prints one",
-				"recipient %d is not a valid age recipient", i+1)
+				"recipient %d is not a valid age recipient%s", i+1, why)
 		}
 	}
 	d := &f.Defaults
