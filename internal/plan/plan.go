@@ -1,0 +1,348 @@
+// Package plan decides, for every bot, the one thing a reconcile pass does
+// about it, and says why in words a person can act on. It is a pure
+// function of three views of the fleet: what the source wants, what the
+// engine runs, and what nectar last applied. It does no I/O, so every row
+// of the reconcile table is tested here without Docker.
+package plan
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nectarhq/nectar/internal/runtime"
+)
+
+// Kind is what a pass does about one bot.
+type Kind string
+
+const (
+	// Create renders the bot's files, creates its container and starts it.
+	Create Kind = "create"
+	// Recreate renders the files, then stops, removes, creates and starts
+	// the container, because what shapes it changed.
+	Recreate Kind = "recreate"
+	// Restart rewrites files that were changed on disk behind nectar's
+	// back, then stops and starts the container so the bot reads them.
+	Restart Kind = "restart"
+	// Start starts an existing container that should be running.
+	Start Kind = "start"
+	// Stop stops a container whose bot is set to stopped; it is kept.
+	Stop Kind = "stop"
+	// Remove stops and removes the container of a bot deleted from the
+	// source. Its instance folder stays.
+	Remove Kind = "remove"
+	// None: the container already matches the source.
+	None Kind = "none"
+	// Wait: the bot should run but backs off before the next start.
+	Wait Kind = "wait"
+	// CrashLoop: the bot exited too often; nectar stops starting it until
+	// its configuration changes.
+	CrashLoop Kind = "crashloop"
+	// Held: hold: true; nectar leaves the container exactly as it is.
+	Held Kind = "held"
+	// Stalled: the bot's files do not load; nothing is done until a person
+	// fixes them.
+	Stalled Kind = "stalled"
+	// Orphan: a container of a bot deleted from the source, kept because
+	// pruning is off or not safe in this pass.
+	Orphan Kind = "orphan"
+)
+
+// Mutates reports whether the action changes anything on the engine.
+func (k Kind) Mutates() bool {
+	switch k {
+	case Create, Recreate, Restart, Start, Stop, Remove:
+		return true
+	}
+	return false
+}
+
+// Desired is one bot as the source wants it.
+type Desired struct {
+	Bot   string
+	State string // running or stopped
+	Hold  bool
+	Image string
+	// Hash is the keyed digest of everything that shapes the container and
+	// its files; it becomes the container's nectar.hash label.
+	Hash string
+	// Parts are keyed digests of the pieces behind Hash (image, spec, env,
+	// password, credential/<c>, file/<path>, ...), to explain a change.
+	Parts map[string]string
+	// Problems, when not empty, stall the bot: its files did not load.
+	Problems []string
+	// DiskDrift lists files nectar owns (connector files,
+	// .password_verification) whose bytes on disk differ from what nectar
+	// last wrote.
+	DiskDrift []string
+}
+
+// Applied is what nectar recorded when it last created the bot's container.
+type Applied struct {
+	Hash  string
+	Image string
+	Parts map[string]string
+}
+
+// Starts lists when nectar started a bot's container, for back-off and
+// crash-loop detection, with the hash the container had then.
+type Starts []StartRecord
+
+// StartRecord is one start nectar made.
+type StartRecord struct {
+	At   time.Time
+	Hash string
+}
+
+// Input is everything a plan is made from.
+type Input struct {
+	// SourceOK is false when nectar.yaml or the source as a whole failed
+	// to load. Then nothing at all is done.
+	SourceOK    bool
+	SourceError string
+	Prune       bool
+	// AllowEmpty permits pruning when the source holds no bot at all,
+	// which otherwise looks like a broken checkout.
+	AllowEmpty bool
+	Desired    map[string]Desired
+	Observed   []runtime.Container
+	Applied    map[string]Applied
+	Starts     map[string]Starts
+	Now        time.Time
+}
+
+// Action is the plan for one bot.
+type Action struct {
+	Bot    string
+	Kind   Kind
+	Reason string
+	// Container is the observed container acted on, if any.
+	Container *runtime.Container
+	// NotBefore, for Wait, is when the next start is allowed.
+	NotBefore time.Time
+}
+
+func (a Action) String() string { return fmt.Sprintf("%s %s: %s", a.Kind, a.Bot, a.Reason) }
+
+// Crash-loop and back-off settings (§4: CrashLoop after 5 restarts in 10
+// minutes).
+const (
+	CrashLoopStarts = 5
+	CrashLoopWindow = 10 * time.Minute
+	BackoffBase     = 5 * time.Second
+	BackoffMax      = 2 * time.Minute
+)
+
+// ContainerName is the name of a bot's container. Hummingbot's own API and
+// Dashboard list containers named this way, so they see nectar's bots too.
+func ContainerName(bot string) string { return "hummingbot-" + bot }
+
+// Make returns one action per bot, plus one for every extra container,
+// sorted by bot name.
+func Make(in Input) []Action {
+	byBot := map[string][]runtime.Container{}
+	for _, c := range in.Observed {
+		byBot[c.Bot()] = append(byBot[c.Bot()], c)
+	}
+	var out []Action
+	if !in.SourceOK {
+		for _, bot := range slices.Sorted(maps.Keys(byBot)) {
+			out = append(out, Action{Bot: bot, Kind: Stalled, Reason: "the source failed to load, nothing is changed: " + in.SourceError})
+		}
+		return out
+	}
+	names := slices.Sorted(maps.Keys(in.Desired))
+	for _, bot := range names {
+		own, extra := pick(bot, byBot[bot])
+		out = append(out, decide(in, in.Desired[bot], own))
+		for i := range extra {
+			out = append(out, Action{Bot: bot, Kind: Remove, Container: &extra[i],
+				Reason: fmt.Sprintf("extra container %s also claims bot %s", extra[i].Name, bot)})
+		}
+	}
+	pruneOK := in.Prune && (len(in.Desired) > 0 || in.AllowEmpty)
+	for _, bot := range slices.Sorted(maps.Keys(byBot)) {
+		if _, ok := in.Desired[bot]; ok {
+			continue
+		}
+		for i := range byBot[bot] {
+			c := &byBot[bot][i]
+			switch {
+			case pruneOK:
+				out = append(out, Action{Bot: bot, Kind: Remove, Container: c, Reason: "bot removed from source"})
+			case !in.Prune:
+				out = append(out, Action{Bot: bot, Kind: Orphan, Container: c, Reason: "bot removed from source; prune is off in nectar.yaml, so the container is kept"})
+			default:
+				out = append(out, Action{Bot: bot, Kind: Orphan, Container: c, Reason: "bot removed from source, but the source holds no bot at all; not pruning without --allow-empty"})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Action) int { return cmp.Compare(a.Bot, b.Bot) })
+	return out
+}
+
+// pick chooses the container that is the bot's own (named as nectar names
+// it); any other container labelled with the bot is extra.
+func pick(bot string, cs []runtime.Container) (*runtime.Container, []runtime.Container) {
+	var own *runtime.Container
+	var extra []runtime.Container
+	for i := range cs {
+		if own == nil && cs[i].Name == ContainerName(bot) {
+			own = &cs[i]
+			continue
+		}
+		extra = append(extra, cs[i])
+	}
+	if own == nil && len(extra) > 0 {
+		own, extra = &extra[0], extra[1:]
+	}
+	return own, extra
+}
+
+func decide(in Input, d Desired, c *runtime.Container) Action {
+	a := Action{Bot: d.Bot, Container: c}
+	switch {
+	case d.Hold:
+		a.Kind, a.Reason = Held, "hold: true in the bot file; nectar leaves the container as it is"
+	case len(d.Problems) > 0:
+		a.Kind, a.Reason = Stalled, d.Problems[0]
+		if n := len(d.Problems) - 1; n > 0 {
+			a.Reason += fmt.Sprintf(" (and %d more problem(s))", n)
+		}
+	case c == nil && d.State == "stopped":
+		a.Kind, a.Reason = None, "state: stopped, and there is no container"
+	case c == nil:
+		a.Kind, a.Reason = Create, "no container yet"
+	case d.State == "stopped":
+		if c.Running() {
+			a.Kind, a.Reason = Stop, "state: stopped in the bot file"
+		} else {
+			a.Kind, a.Reason = None, "stopped, as the bot file says"
+		}
+	case c.Hash() != d.Hash:
+		a.Kind, a.Reason = Recreate, changeReason(d, in.Applied[d.Bot], c)
+	case len(d.DiskDrift) > 0:
+		a.Kind, a.Reason = Restart, listSome(d.DiskDrift)+" changed on disk; nectar writes it again and restarts the bot"
+	case c.Running():
+		a.Kind, a.Reason = None, "running, up to date"
+	default:
+		a = startOrWait(in, d, c, a)
+	}
+	return a
+}
+
+// startOrWait restarts an exited container with exponential back-off, and
+// gives up with CrashLoop after too many starts of the same configuration.
+func startOrWait(in Input, d Desired, c *runtime.Container, a Action) Action {
+	why := "container " + c.State
+	if c.State == runtime.StateExited && c.ExitCode >= 0 {
+		why = fmt.Sprintf("container exited with code %d", c.ExitCode)
+	} else if c.State == runtime.StateCreated {
+		why = "container created but not started"
+	}
+	var recent int
+	var last time.Time
+	for _, s := range in.Starts[d.Bot] {
+		if s.Hash == d.Hash && in.Now.Sub(s.At) < CrashLoopWindow {
+			recent++
+			if s.At.After(last) {
+				last = s.At
+			}
+		}
+	}
+	if recent >= CrashLoopStarts {
+		a.Kind = CrashLoop
+		a.Reason = fmt.Sprintf("%s; started %d times in %s, so nectar stops starting it until the bot's configuration changes", why, recent, CrashLoopWindow)
+		return a
+	}
+	if recent > 0 {
+		next := last.Add(Backoff(recent))
+		if in.Now.Before(next) {
+			a.Kind, a.NotBefore = Wait, next
+			a.Reason = fmt.Sprintf("%s; next start in %s (back-off after %d start(s))", why, next.Sub(in.Now).Round(time.Second), recent)
+			return a
+		}
+	}
+	a.Kind, a.Reason = Start, why
+	return a
+}
+
+// Backoff is the wait before the next start after n recent starts.
+func Backoff(n int) time.Duration {
+	d := BackoffBase
+	for i := 1; i < n && d < BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, BackoffMax)
+}
+
+// changeReason explains a hash change from the parts that differ.
+func changeReason(d Desired, last Applied, c *runtime.Container) string {
+	if c.Hash() == "" {
+		return "the container has no nectar.hash label"
+	}
+	if last.Hash != c.Hash() || len(last.Parts) == 0 {
+		if last.Image != "" && last.Image != d.Image {
+			return fmt.Sprintf("image %s → %s", last.Image, d.Image)
+		}
+		return "the container was made from another configuration"
+	}
+	var reasons, files []string
+	keys := slices.Sorted(maps.Keys(joinKeys(d.Parts, last.Parts)))
+	for _, k := range keys {
+		now, was := d.Parts[k], last.Parts[k]
+		if now == was {
+			continue
+		}
+		kind, name, _ := strings.Cut(k, "/")
+		switch kind {
+		case "image":
+			reasons = append(reasons, fmt.Sprintf("image %s → %s", last.Image, d.Image))
+		case "password":
+			reasons = append(reasons, "account password changed")
+		case "credential":
+			switch {
+			case was == "":
+				reasons = append(reasons, "connector "+name+" added")
+			case now == "":
+				reasons = append(reasons, "connector "+name+" removed")
+			default:
+				reasons = append(reasons, "credential "+name+" changed")
+			}
+		case "file":
+			files = append(files, name)
+		default:
+			reasons = append(reasons, k+" changed")
+		}
+	}
+	if len(files) > 0 {
+		reasons = append(reasons, listSome(files)+" changed")
+	}
+	if len(reasons) == 0 {
+		return "configuration changed"
+	}
+	return strings.Join(reasons, "; ")
+}
+
+func joinKeys(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for k := range b {
+		out[k] = ""
+	}
+	return out
+}
+
+// listSome names up to three items and counts the rest.
+func listSome(items []string) string {
+	if len(items) <= 3 {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:3], ", "), len(items)-3)
+}

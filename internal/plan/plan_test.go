@@ -1,0 +1,286 @@
+package plan
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nectarhq/nectar/internal/runtime"
+)
+
+var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func container(bot, hash, state string, exit int) runtime.Container {
+	return runtime.Container{
+		ID: "id-" + bot, Name: ContainerName(bot), State: state, ExitCode: exit,
+		Labels: map[string]string{runtime.LabelFleet: "prod", runtime.LabelBot: bot, runtime.LabelHash: hash},
+	}
+}
+
+func desired(bot string, mods ...func(*Desired)) Desired {
+	d := Desired{Bot: bot, State: "running", Image: "hummingbot/hummingbot:2.16.0", Hash: "h2",
+		Parts: map[string]string{"image": "i2", "password": "p1", "credential/binance": "c1", "file/scripts/a.py": "f1"}}
+	for _, m := range mods {
+		m(&d)
+	}
+	return d
+}
+
+func applied() Applied {
+	return Applied{Hash: "h1", Image: "hummingbot/hummingbot:2.15.0",
+		Parts: map[string]string{"image": "i1", "password": "p1", "credential/binance": "c1", "file/scripts/a.py": "f1"}}
+}
+
+func TestMake(t *testing.T) {
+	starts := func(n int, hash string, every time.Duration) Starts {
+		var s Starts
+		for i := n; i > 0; i-- {
+			s = append(s, StartRecord{At: now.Add(-time.Duration(i) * every), Hash: hash})
+		}
+		return s
+	}
+	tests := []struct {
+		name     string
+		in       Input
+		want     Kind
+		reason   string // substring
+		notEmpty bool
+	}{
+		{
+			name:   "no container, state running: create",
+			in:     Input{Desired: map[string]Desired{"a": desired("a")}},
+			want:   Create,
+			reason: "no container yet",
+		},
+		{
+			name: "no container, state stopped: nothing",
+			in:   Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) { d.State = "stopped" })}},
+			want: None,
+		},
+		{
+			name: "hash differs: recreate, explained by the image",
+			in: Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "h1", "running", -1)},
+				Applied: map[string]Applied{"a": applied()}},
+			want:   Recreate,
+			reason: "image hummingbot/hummingbot:2.15.0 → hummingbot/hummingbot:2.16.0",
+		},
+		{
+			name: "hash differs: credential changed, connector added, file changed, password changed",
+			in: Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) {
+				d.Image = "hummingbot/hummingbot:2.15.0"
+				d.Parts = map[string]string{"image": "i1", "password": "p2", "credential/binance": "c2", "credential/kucoin": "k1", "file/scripts/a.py": "f2"}
+			})}, Observed: []runtime.Container{container("a", "h1", "running", -1)}, Applied: map[string]Applied{"a": applied()}},
+			want:   Recreate,
+			reason: "credential binance changed; connector kucoin added; account password changed; scripts/a.py changed",
+		},
+		{
+			name: "hash differs without a record of what was applied",
+			in: Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "old", "running", -1)},
+				Applied: map[string]Applied{}},
+			want:   Recreate,
+			reason: "another configuration",
+		},
+		{
+			name:   "container without a hash label",
+			in:     Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "", "running", -1)}},
+			want:   Recreate,
+			reason: "no nectar.hash label",
+		},
+		{
+			name:   "same hash, running: nothing",
+			in:     Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
+			want:   None,
+			reason: "up to date",
+		},
+		{
+			name: "same hash, restarting by Docker's policy: nothing",
+			in:   Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "h2", "restarting", -1)}},
+			want: None,
+		},
+		{
+			name:   "same hash, exited: start",
+			in:     Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "h2", "exited", 1)}},
+			want:   Start,
+			reason: "container exited with code 1",
+		},
+		{
+			name:   "same hash, stopped by hand (created state): start",
+			in:     Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "h2", "created", -1)}},
+			want:   Start,
+			reason: "created but not started",
+		},
+		{
+			name: "exited soon after a start: back off",
+			in: Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "h2", "exited", 1)},
+				Starts: map[string]Starts{"a": starts(2, "h2", 2*time.Second)}, Now: now},
+			want:   Wait,
+			reason: "back-off after 2 start(s)",
+		},
+		{
+			name: "back-off elapsed: start",
+			in: Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "h2", "exited", 1)},
+				Starts: map[string]Starts{"a": starts(2, "h2", time.Minute)}, Now: now},
+			want: Start,
+		},
+		{
+			name: "five starts in ten minutes: crash loop",
+			in: Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "h2", "exited", 2)},
+				Starts: map[string]Starts{"a": starts(5, "h2", time.Minute)}, Now: now},
+			want:   CrashLoop,
+			reason: "exited with code 2; started 5 times in 10m0s",
+		},
+		{
+			name: "starts of an older configuration do not count",
+			in: Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "h2", "exited", 2)},
+				Starts: map[string]Starts{"a": starts(5, "h1", time.Minute)}, Now: now},
+			want: Start,
+		},
+		{
+			name: "starts older than the window do not count",
+			in: Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{container("a", "h2", "exited", 2)},
+				Starts: map[string]Starts{"a": starts(5, "h2", 3*time.Minute)}, Now: now},
+			want: Start,
+		},
+		{
+			name:   "state stopped, running: stop",
+			in:     Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) { d.State = "stopped" })}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
+			want:   Stop,
+			reason: "state: stopped",
+		},
+		{
+			name: "state stopped, exited: nothing (the container is kept)",
+			in:   Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) { d.State = "stopped" })}, Observed: []runtime.Container{container("a", "h1", "exited", 0)}},
+			want: None,
+		},
+		{
+			name:   "bot deleted, prune on: remove",
+			in:     Input{Prune: true, Desired: map[string]Desired{"b": desired("b")}, Observed: []runtime.Container{container("a", "h2", "running", -1), container("b", "h2", "running", -1)}},
+			want:   Remove,
+			reason: "bot removed from source",
+		},
+		{
+			name:   "bot deleted, prune off: kept",
+			in:     Input{Prune: false, Desired: map[string]Desired{"b": desired("b")}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
+			want:   Orphan,
+			reason: "prune is off",
+		},
+		{
+			name:   "bot deleted, source holds no bot: not pruned",
+			in:     Input{Prune: true, Desired: map[string]Desired{}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
+			want:   Orphan,
+			reason: "--allow-empty",
+		},
+		{
+			name: "bot deleted, source holds no bot, --allow-empty: remove",
+			in:   Input{Prune: true, AllowEmpty: true, Desired: map[string]Desired{}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
+			want: Remove,
+		},
+		{
+			name:   "hold: nothing, reported held",
+			in:     Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) { d.Hold = true; d.State = "stopped" })}, Observed: []runtime.Container{container("a", "h1", "running", -1)}},
+			want:   Held,
+			reason: "hold: true",
+		},
+		{
+			name: "hold without a container: nothing",
+			in:   Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) { d.Hold = true })}},
+			want: Held,
+		},
+		{
+			name: "bot files fail to load: stalled with the problem",
+			in: Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) {
+				d.Problems = []string{"bots/a.yml:3:1: unknown key \"scrpt\"", "second"}
+			})}, Observed: []runtime.Container{container("a", "h1", "running", -1)}},
+			want:   Stalled,
+			reason: "bots/a.yml:3:1: unknown key \"scrpt\" (and 1 more problem(s))",
+		},
+		{
+			name: "connector file edited on disk: restart",
+			in: Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) {
+				d.DiskDrift = []string{"conf/connectors/binance.yml"}
+			})}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
+			want:   Restart,
+			reason: "conf/connectors/binance.yml changed on disk",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.in.SourceOK = true
+			if tt.in.Now.IsZero() {
+				tt.in.Now = now
+			}
+			actions := Make(tt.in)
+			if len(actions) == 0 {
+				t.Fatal("no action")
+			}
+			a := actions[0]
+			if a.Kind != tt.want || !strings.Contains(a.Reason, tt.reason) {
+				t.Fatalf("got %s, want %s with reason containing %q", a, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+func TestSourceFailedDoesNothing(t *testing.T) {
+	actions := Make(Input{SourceOK: false, SourceError: "nectar.yaml:1: invalid YAML", Prune: true,
+		Observed: []runtime.Container{container("a", "h", "running", -1), container("b", "h", "exited", 1)}})
+	if len(actions) != 2 {
+		t.Fatalf("%v", actions)
+	}
+	for _, a := range actions {
+		if a.Kind != Stalled || a.Kind.Mutates() || !strings.Contains(a.Reason, "nectar.yaml:1") {
+			t.Errorf("%s", a)
+		}
+	}
+}
+
+func TestExtraContainers(t *testing.T) {
+	odd := container("a", "h2", "running", -1)
+	odd.Name, odd.ID = "renamed-by-hand", "id-odd"
+	actions := Make(Input{SourceOK: true, Desired: map[string]Desired{"a": desired("a")},
+		Observed: []runtime.Container{odd, container("a", "h2", "running", -1)}, Now: now})
+	if len(actions) != 2 || actions[0].Kind != None || actions[0].Container.ID != "id-a" ||
+		actions[1].Kind != Remove || actions[1].Container.ID != "id-odd" {
+		t.Fatalf("%v", actions)
+	}
+}
+
+func TestOneActionPerBotSorted(t *testing.T) {
+	in := Input{SourceOK: true, Prune: true, Now: now, Desired: map[string]Desired{}}
+	for _, b := range []string{"c", "a", "b"} {
+		in.Desired[b] = desired(b)
+	}
+	in.Observed = []runtime.Container{container("z", "h", "running", -1), container("b", "h2", "running", -1)}
+	got := Make(in)
+	var order []string
+	for _, a := range got {
+		order = append(order, a.Bot+":"+string(a.Kind))
+	}
+	if strings.Join(order, " ") != "a:create b:none c:create z:remove" {
+		t.Fatalf("%v", order)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	want := []time.Duration{5 * time.Second, 5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 2 * time.Minute, 2 * time.Minute}
+	for n, w := range want {
+		if got := Backoff(n); got != w {
+			t.Errorf("Backoff(%d) = %s, want %s", n, got, w)
+		}
+	}
+}
+
+func BenchmarkMake1000(b *testing.B) {
+	in := Input{SourceOK: true, Prune: true, Now: now, Desired: map[string]Desired{}}
+	for i := range 1000 {
+		bot := "bot-" + strconv.Itoa(i)
+		in.Desired[bot] = desired(bot)
+		in.Observed = append(in.Observed, container(bot, "h2", "running", -1))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Make(in)
+	}
+}
+

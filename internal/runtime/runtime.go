@@ -1,0 +1,118 @@
+// Package runtime is nectar's view of a container engine, in nectar's own
+// words: list this fleet's containers, create, start, stop and remove one,
+// make sure an image is present, and watch for changes. The Docker engine
+// implements it (runtime/docker); an in-memory fake with fault injection
+// (runtime/fake) serves the reconciler's tests.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Labels nectar puts on every container it creates. A container without
+// LabelFleet set to this fleet's name is never touched.
+const (
+	LabelFleet    = "nectar.fleet"
+	LabelBot      = "nectar.bot"
+	LabelRevision = "nectar.revision"
+	LabelHash     = "nectar.hash"
+)
+
+// Container states, as the engine reports them.
+const (
+	StateCreated    = "created"
+	StateRunning    = "running"
+	StateRestarting = "restarting"
+	StatePaused     = "paused"
+	StateExited     = "exited"
+	StateDead       = "dead"
+	StateRemoving   = "removing"
+)
+
+// Container is one container of the fleet as observed.
+type Container struct {
+	ID     string
+	Name   string // without Docker's leading "/"
+	Image  string
+	Labels map[string]string
+	State  string
+	// ExitCode is the last exit code of a container that is not running,
+	// when the engine says it (-1 when unknown).
+	ExitCode int
+	// Status is the engine's own short description, e.g. "Exited (1) 2 minutes ago".
+	Status  string
+	Created time.Time
+}
+
+// Bot returns the bot the container belongs to (its nectar.bot label).
+func (c Container) Bot() string { return c.Labels[LabelBot] }
+
+// Hash returns the digest of what the container was created from.
+func (c Container) Hash() string { return c.Labels[LabelHash] }
+
+// Running reports whether the container's process is up.
+func (c Container) Running() bool { return c.State == StateRunning || c.State == StateRestarting }
+
+// Mount binds a host folder into the container.
+type Mount struct {
+	Source string // host path
+	Target string // path in the container
+}
+
+// Spec is everything a container is created from.
+type Spec struct {
+	Name   string
+	Image  string
+	Env    []string // KEY=VALUE, sorted by the caller
+	Mounts []Mount
+	Labels map[string]string
+	// Network is a Docker network mode: host, bridge, none or a network name.
+	Network string
+	// Restart is a Docker restart policy: no, always, unless-stopped, on-failure[:N].
+	Restart string
+	// NanoCPUs and MemoryBytes limit the container; 0 means unlimited.
+	NanoCPUs    int64
+	MemoryBytes int64
+	// The container gets a TTY and an open stdin, so `docker attach`
+	// reaches Hummingbot's console, and json-file logs rotated at
+	// LogMaxSize × LogMaxFiles.
+	LogMaxSize  string
+	LogMaxFiles int
+}
+
+// Event is a change to one of the fleet's containers. Events only ask for
+// a new pass; nothing is concluded from their content.
+type Event struct {
+	ContainerID string
+	Bot         string
+	Action      string // create, start, die, stop, destroy, ...
+	Time        time.Time
+}
+
+// ErrNotFound means the container or image does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Runtime is a container engine.
+type Runtime interface {
+	// Ping checks that the engine answers.
+	Ping(ctx context.Context) error
+	// List returns every container, in any state, labelled with this
+	// fleet's name, in one call to the engine.
+	List(ctx context.Context, fleet string) ([]Container, error)
+	// Create makes a container from spec and returns its ID.
+	Create(ctx context.Context, spec Spec) (string, error)
+	Start(ctx context.Context, id string) error
+	// Stop asks the container to stop (SIGTERM), killing it after timeout.
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	// Remove deletes a stopped container (never its mounted folders).
+	Remove(ctx context.Context, id string) error
+	// ImagePresent reports whether the image is available locally.
+	ImagePresent(ctx context.Context, ref string) (bool, error)
+	// Pull fetches an image.
+	Pull(ctx context.Context, ref string) error
+	// Events streams container events of this fleet until ctx ends. The
+	// error channel receives one error if the stream breaks.
+	Events(ctx context.Context, fleet string) (<-chan Event, <-chan error)
+}
