@@ -283,4 +283,3 @@ func BenchmarkMake1000(b *testing.B) {
 		Make(in)
 	}
 }
-
