@@ -50,6 +50,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.credCommand(),
 		a.rekeyCommand(),
 		a.validateCommand(),
+		a.renderCommand(), a.importCommand(),
 		a.versionCommand(),
 	)
 	return root

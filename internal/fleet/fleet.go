@@ -139,6 +139,11 @@ type Bot struct {
 	Resources    Resources
 }
 
+// ContainerName is the name of a bot's container. Hummingbot's own API and
+// Dashboard list containers named this way, so they see nectar's bots too,
+// and Hummingbot's instance_id is set to it.
+func ContainerName(bot string) string { return "hummingbot-" + bot }
+
 // Bot states.
 const (
 	StateRunning = "running"

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/runtime"
 )
 
@@ -137,9 +138,6 @@ const (
 	BackoffMax      = 2 * time.Minute
 )
 
-// ContainerName is the name of a bot's container. Hummingbot's own API and
-// Dashboard list containers named this way, so they see nectar's bots too.
-func ContainerName(bot string) string { return "hummingbot-" + bot }
 
 // Make returns one action per bot, plus one for every extra container,
 // sorted by bot name.
@@ -191,7 +189,7 @@ func pick(bot string, cs []runtime.Container) (*runtime.Container, []runtime.Con
 	var own *runtime.Container
 	var extra []runtime.Container
 	for i := range cs {
-		if own == nil && cs[i].Name == ContainerName(bot) {
+		if own == nil && cs[i].Name == fleet.ContainerName(bot) {
 			own = &cs[i]
 			continue
 		}

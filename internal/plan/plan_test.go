@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/runtime"
 )
 
@@ -13,7 +14,7 @@ var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 func container(bot, hash, state string, exit int) runtime.Container {
 	return runtime.Container{
-		ID: "id-" + bot, Name: ContainerName(bot), State: state, ExitCode: exit,
+		ID: "id-" + bot, Name: fleet.ContainerName(bot), State: state, ExitCode: exit,
 		Labels: map[string]string{runtime.LabelFleet: "prod", runtime.LabelBot: bot, runtime.LabelHash: hash},
 	}
 }

@@ -1,0 +1,259 @@
+package render
+
+import (
+	"bytes"
+	"maps"
+	"math"
+	"reflect"
+	"slices"
+
+	"github.com/nectarhq/nectar/internal/fleet"
+	"gopkg.in/yaml.v3"
+)
+
+// Hummingbot rewrites conf/conf_client.yml on every start, filling in a
+// default for every setting the file lacks. So nectar owns the keys it
+// sets, not the file: it overlays those keys onto whatever the file holds
+// and leaves everything else as Hummingbot wrote it. A key nectar set on an
+// earlier render and no longer sets is deleted, so that Hummingbot falls
+// back to its default instead of keeping a value nobody asked for any more
+// (the three-way view: desired, on disk, and last applied).
+
+// instanceIDKey is the conf_client.yml key that names a Hummingbot instance.
+const instanceIDKey = "instance_id"
+
+// clientConfig returns the keys nectar sets in conf_client.yml.
+func clientConfig(merged map[string]any, bot string) map[string]any {
+	out := maps.Clone(merged)
+	if out == nil {
+		out = map[string]any{}
+	}
+	out[instanceIDKey] = fleet.ContainerName(bot)
+	return out
+}
+
+// leafPaths lists the paths of the keys nectar owns in a client config:
+// every key whose value is not a mapping. Each path is a list of keys from
+// the top, so keys may hold dots.
+func leafPaths(m map[string]any) [][]string {
+	var out [][]string
+	var walk func(prefix []string, m map[string]any)
+	walk = func(prefix []string, m map[string]any) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			p := append(slices.Clone(prefix), k)
+			if sub, ok := m[k].(map[string]any); ok {
+				walk(p, sub)
+				continue
+			}
+			out = append(out, p)
+		}
+	}
+	walk(nil, m)
+	return out
+}
+
+// encodeYAML writes a node as a block-style YAML document with two-space
+// indentation, as Hummingbot's own files are indented.
+func encodeYAML(n *yaml.Node) ([]byte, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(n); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// canonicalConfig is the digest input for a client config: YAML with
+// sorted keys, which is the same for equal configs.
+func canonicalConfig(m map[string]any) ([]byte, error) {
+	n, err := yamlNode(m)
+	if err != nil {
+		return nil, err
+	}
+	return encodeYAML(n)
+}
+
+// overlayClientConfig returns conf_client.yml with nectar's keys set to want
+// and the keys in dropped (owned before, not any more) removed. existing is
+// the file's current content, nil when there is none. changed is false when
+// every key nectar owns already holds the value nectar wants, in which case
+// the file must be left alone.
+func overlayClientConfig(existing []byte, want map[string]any, dropped [][]string) (out []byte, changed bool, err error) {
+	var doc yaml.Node
+	root := (*yaml.Node)(nil)
+	if existing != nil && yaml.Unmarshal(existing, &doc) == nil &&
+		doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
+		root = doc.Content[0]
+	}
+	if root == nil {
+		// No file, an empty one, or one that is not a mapping: start over.
+		// Hummingbot fills in its defaults on the next start.
+		n, err := blockNode(want)
+		if err != nil {
+			return nil, false, err
+		}
+		out, err := encodeYAML(n)
+		return out, true, err
+	}
+	for _, p := range dropped {
+		if deletePath(root, p) {
+			changed = true
+		}
+	}
+	c, err := overlay(root, want)
+	if err != nil {
+		return nil, false, err
+	}
+	changed = changed || c
+	if !changed {
+		return existing, false, nil
+	}
+	out, err = encodeYAML(&doc)
+	return out, true, err
+}
+
+// overlay sets every key of want in the mapping node m, merging nested
+// mappings key by key, and reports whether anything changed.
+func overlay(m *yaml.Node, want map[string]any) (bool, error) {
+	changed := false
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		v := want[k]
+		i := findKey(m, k)
+		if i < 0 {
+			kn, _ := yamlNode(k)
+			vn, err := blockNode(v)
+			if err != nil {
+				return false, err
+			}
+			m.Content = append(m.Content, kn, vn)
+			changed = true
+			continue
+		}
+		cur := m.Content[i+1]
+		if sub, ok := v.(map[string]any); ok && cur.Kind == yaml.MappingNode {
+			c, err := overlay(cur, sub)
+			if err != nil {
+				return false, err
+			}
+			changed = changed || c
+			continue
+		}
+		var have any
+		if cur.Decode(&have) == nil && sameValue(have, v) {
+			continue
+		}
+		vn, err := blockNode(v)
+		if err != nil {
+			return false, err
+		}
+		m.Content[i+1] = vn
+		changed = true
+	}
+	return changed, nil
+}
+
+// deletePath removes the key at path from the mapping node m, if present,
+// and then every mapping the removal left empty: Hummingbot then writes its
+// default for the whole setting rather than reading an empty one.
+func deletePath(m *yaml.Node, path []string) bool {
+	i := findKey(m, path[0])
+	if i < 0 {
+		return false
+	}
+	if len(path) > 1 {
+		sub := m.Content[i+1]
+		if sub.Kind != yaml.MappingNode || !deletePath(sub, path[1:]) {
+			return false
+		}
+		if len(sub.Content) > 0 {
+			return true
+		}
+	}
+	m.Content = slices.Delete(m.Content, i, i+2)
+	return true
+}
+
+// findKey returns the index of key's key node in the mapping node m, or -1.
+func findKey(m *yaml.Node, key string) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// blockNode is yamlNode with nested collections in block style, as they
+// read best in a file of many settings.
+func blockNode(v any) (*yaml.Node, error) {
+	n, err := yamlNode(v)
+	if err != nil {
+		return nil, err
+	}
+	var unflow func(*yaml.Node)
+	unflow = func(n *yaml.Node) {
+		n.Style &^= yaml.FlowStyle
+		for _, c := range n.Content {
+			unflow(c)
+		}
+	}
+	unflow(n)
+	return n, nil
+}
+
+// sameValue compares a value read from the file with the one nectar wants.
+// Numbers compare by value: Hummingbot writes 10 as 10.0 when the setting
+// is a decimal, and that is no reason to rewrite the file.
+func sameValue(have, want any) bool {
+	if a, ok := number(have); ok {
+		b, ok := number(want)
+		return ok && (a == b || (math.IsNaN(a) && math.IsNaN(b)))
+	}
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok || len(h) != len(w) {
+			return false
+		}
+		for k, wv := range w {
+			hv, ok := h[k]
+			if !ok || !sameValue(hv, wv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		h, ok := have.([]any)
+		if !ok || len(h) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !sameValue(h[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	case string:
+		h, ok := have.(string)
+		return ok && h == w
+	}
+	return reflect.DeepEqual(have, want)
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}

@@ -1,0 +1,571 @@
+// Package render turns one desired bot into the Hummingbot instance folder
+// its container reads (product.md §2):
+//
+//	conf/.password_verification       "HummingBot" encrypted with the account password
+//	conf/conf_client.yml              client_config merged; instance_id = container name
+//	conf/connectors/<connector>.yml   one per connector of the bot
+//	conf/scripts/  conf/controllers/  configs from the fleet
+//	scripts/  controllers/            code from the fleet
+//	data/  logs/                      the bot's own: created, never touched again
+//
+// Every file is written atomically with mode 0600 in folders of mode 0700.
+// Secrets reach disk only encrypted the way Hummingbot encrypts them.
+//
+// Rendering is idempotent: a render that finds every file as it should be
+// writes nothing at all, and derives no key. To know that an encrypted file
+// (whose bytes differ on every encryption) is still what nectar wrote for the
+// same input, each instance folder keeps a manifest of keyed digests; see
+// [ManifestFile].
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nectarhq/nectar/internal/atomicfile"
+	"github.com/nectarhq/nectar/internal/fleet"
+	"github.com/nectarhq/nectar/internal/hbcrypt"
+)
+
+// Paths inside an instance folder.
+const (
+	ConfDir              = "conf"
+	ConnectorsDir        = "conf/connectors"
+	PasswordVerification = "conf/.password_verification"
+	ClientConfigFile     = "conf/conf_client.yml"
+	DataDir              = "data"
+	LogsDir              = "logs"
+)
+
+// ownedDirs are the folders nectar creates and keeps at mode 0700, parents
+// first. data/ and logs/ are created too but never changed afterwards.
+var ownedDirs = []string{"conf", "conf/connectors", "conf/scripts", "conf/controllers", "scripts", "controllers"}
+
+const (
+	fileMode = 0o600
+	dirMode  = 0o700
+)
+
+// maxInstanceFile caps what a render reads back from an instance folder. A
+// larger file cannot be one nectar wrote, so it is simply rewritten.
+const maxInstanceFile = 2 << 20
+
+
+// Options configure a Renderer.
+type Options struct {
+	// Dir holds one instance folder per bot, Dir/<bot>.
+	Dir string
+	// KeyFile holds the state key, made on first use. Empty means
+	// Dir/.nectar-render.key. Losing it costs one rewrite of every file.
+	KeyFile string
+	// Keyring caches derived keys. Nil means a new one. Share it with
+	// whatever else in the process encrypts or decrypts the same values.
+	Keyring *hbcrypt.Keyring
+}
+
+// StateDirOptions returns the layout used under nectar's --state-dir:
+// instances/<bot>/ and the key in render.key.
+func StateDirOptions(stateDir string) Options {
+	return Options{
+		Dir:     filepath.Join(stateDir, "instances"),
+		KeyFile: filepath.Join(stateDir, "render.key"),
+	}
+}
+
+// A Renderer writes instance folders. It is safe for concurrent use as long
+// as no two goroutines render the same bot at once.
+type Renderer struct {
+	dir     string
+	key     []byte
+	keyring *hbcrypt.Keyring
+}
+
+// New opens (creating if need be) the folder of instance folders and its
+// state key.
+func New(opts Options) (*Renderer, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("render: no instance folder given")
+	}
+	if err := os.MkdirAll(opts.Dir, dirMode); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", opts.Dir, err)
+	}
+	if opts.KeyFile == "" {
+		opts.KeyFile = filepath.Join(opts.Dir, ".nectar-render.key")
+	}
+	key, err := loadOrCreateKey(opts.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	k := opts.Keyring
+	if k == nil {
+		k = hbcrypt.NewKeyring()
+	}
+	return &Renderer{dir: opts.Dir, key: key, keyring: k}, nil
+}
+
+// Derivations is how many keys the Renderer's Keyring has derived, each
+// costing Hummingbot's 1,000,000 PBKDF2 iterations. For metrics.
+func (r *Renderer) Derivations() uint64 { return r.keyring.Derivations() }
+
+// InstanceDir returns the folder a bot is rendered into.
+func (r *Renderer) InstanceDir(bot string) string { return filepath.Join(r.dir, bot) }
+
+// Result says what one render did.
+type Result struct {
+	Bot string
+	// Dir is the bot's instance folder.
+	Dir string
+	// Written and Removed list the files written and removed, as
+	// slash-separated paths inside Dir, sorted. Both are empty when the
+	// folder was already as it should be.
+	Written []string
+	Removed []string
+	// Files lists every file nectar keeps in the folder, sorted by path,
+	// each with the keyed digest of its intended content.
+	Files []File
+	// Digest is a keyed digest of everything that shapes the bot's files:
+	// every file's path and intended content, the password included. It
+	// does not change from one render to the next for the same input, and
+	// it is an HMAC, so it cannot be used to test guesses of a secret.
+	Digest string
+}
+
+// File is one file nectar keeps in an instance folder.
+type File struct {
+	Path   string
+	Digest string
+}
+
+// Changed reports whether the render wrote or removed anything.
+func (res *Result) Changed() bool { return len(res.Written) > 0 || len(res.Removed) > 0 }
+
+type fileKind int
+
+const (
+	plainFile     fileKind = iota // a copy of a fleet file
+	encryptedFile                 // a connector file or .password_verification
+	clientFile                    // conf_client.yml, shared with Hummingbot
+)
+
+// wantFile is one file as the fleet says it should be. Nothing in it is
+// encrypted yet: build does that, and only runs when the file is written.
+type wantFile struct {
+	path    string
+	kind    fileKind
+	content digest
+	data    []byte                 // plainFile
+	build   func() ([]byte, error) // encryptedFile
+	config  map[string]any         // clientFile
+	keys    [][]string             // clientFile
+}
+
+// plan is a bot's desired files and its digest.
+type plan struct {
+	files  []*wantFile
+	digest digest
+}
+
+// Digest returns the bot's digest (see Result.Digest) without touching the
+// disk or deriving any key.
+func (r *Renderer) Digest(fl *fleet.Fleet, bot string) (string, error) {
+	p, err := r.plan(fl, bot)
+	if err != nil {
+		return "", err
+	}
+	return p.digest.String(), nil
+}
+
+func (r *Renderer) plan(fl *fleet.Fleet, name string) (*plan, error) {
+	b, ok := fl.Bots[name]
+	if !ok {
+		return nil, fmt.Errorf("bot %s is not in the fleet", name)
+	}
+	// Names become paths here; fleet.Load checks them, and so does this,
+	// whoever built the Fleet.
+	if !fleet.ValidName(name) {
+		return nil, fmt.Errorf("bot %q: not a valid bot name", name)
+	}
+	acct, ok := fl.Accounts[b.Account]
+	if !ok {
+		return nil, fmt.Errorf("bot %s: account %s does not exist", name, b.Account)
+	}
+	if acct.Password == "" {
+		return nil, fmt.Errorf("bot %s: account %s has no usable password (%s/%s/%s)", name, acct.Name, fleet.AccountsDir, acct.Name, fleet.PasswordFile)
+	}
+	password := acct.Password.Reveal()
+	salt := r.accountSalt(acct.Name, password)
+	iterations := strconv.Itoa(hbcrypt.Iterations)
+	var files []*wantFile
+
+	files = append(files, &wantFile{
+		path: PasswordVerification,
+		kind: encryptedFile,
+		content: r.newKeyed(labelContent).addString(PasswordVerification, acct.Name, password, iterations).
+			add(salt).sum(),
+		build: func() ([]byte, error) {
+			v, err := r.keyring.PasswordVerification(password, salt)
+			return []byte(v), err
+		},
+	})
+
+	for _, c := range b.Connectors {
+		if !fleet.ValidName(c) {
+			return nil, fmt.Errorf("bot %s: %q is not a valid connector name", name, c)
+		}
+		cred := acct.Credentials[c]
+		if cred == nil {
+			return nil, fmt.Errorf("bot %s: credential %s of account %s is missing or did not load", name, c, acct.Name)
+		}
+		fields, err := connectorFields(cred)
+		if err != nil {
+			return nil, fmt.Errorf("bot %s: credential %s of account %s: %w", name, c, acct.Name, err)
+		}
+		p := ConnectorsDir + "/" + c + ".yml"
+		h := r.newKeyed(labelContent).addString(p, acct.Name, password, iterations).add(salt).addString(c)
+		for _, f := range fields {
+			h.addString(strconv.FormatBool(f.secret), f.name, f.value)
+		}
+		files = append(files, &wantFile{
+			path:    p,
+			kind:    encryptedFile,
+			content: h.sum(),
+			build: func() ([]byte, error) {
+				return connectorFile(c, fields, func(plain string) (string, error) {
+					return r.keyring.Encrypt(password, salt, []byte(plain))
+				})
+			},
+		})
+	}
+
+	config := clientConfig(b.ClientConfig, name)
+	canon, err := canonicalConfig(config)
+	if err != nil {
+		return nil, fmt.Errorf("bot %s: client_config: %w", name, err)
+	}
+	files = append(files, &wantFile{
+		path:    ClientConfigFile,
+		kind:    clientFile,
+		content: r.newKeyed(labelContent).addString(ClientConfigFile).add(canon).sum(),
+		config:  config,
+		keys:    leafPaths(config),
+	})
+
+	for _, p := range fl.Shared {
+		if sharedTop(p) == "" {
+			return nil, fmt.Errorf("bot %s: shared file %s is outside scripts/, controllers/, conf/scripts/ and conf/controllers/", name, p)
+		}
+		data, err := readShared(fl.FS, p)
+		if err != nil {
+			return nil, fmt.Errorf("bot %s: %s: %w", name, p, err)
+		}
+		files = append(files, &wantFile{
+			path:    p,
+			kind:    plainFile,
+			content: r.newKeyed(labelContent).addString(p).add(data).sum(),
+			data:    data,
+		})
+	}
+
+	slices.SortFunc(files, func(a, b *wantFile) int { return strings.Compare(a.path, b.path) })
+	h := r.newKeyed(labelBotDigest)
+	for _, f := range files {
+		h.addString(f.path).add(f.content[:])
+	}
+	return &plan{files: files, digest: h.sum()}, nil
+}
+
+func readShared(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, fleet.MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > fleet.MaxFileSize {
+		return nil, fmt.Errorf("file is larger than %d bytes", fleet.MaxFileSize)
+	}
+	return data, nil
+}
+
+// Render brings the bot's instance folder in line with the fleet and says
+// what it changed. It only derives a key, and only writes, for files that
+// are missing, differ from what the fleet asks, or differ from what nectar
+// last wrote (edited by hand, say). A file that fails to write is reported
+// and the others are still written; the next render retries it.
+func (r *Renderer) Render(fl *fleet.Fleet, bot string) (*Result, error) {
+	p, err := r.plan(fl, bot)
+	if err != nil {
+		return nil, err
+	}
+	inst := r.InstanceDir(bot)
+	res := &Result{Bot: bot, Dir: inst, Digest: p.digest.String()}
+	for _, f := range p.files {
+		res.Files = append(res.Files, File{Path: f.path, Digest: f.content.String()})
+	}
+
+	if err := r.ensureDir(inst, "."); err != nil {
+		return nil, err
+	}
+	for _, d := range ownedDirs {
+		if err := r.ensureDir(inst, d); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range []string{DataDir, LogsDir} {
+		if err := ensureOwnDir(filepath.Join(inst, d)); err != nil {
+			return nil, err
+		}
+	}
+
+	old := readManifest(inst)
+	next := manifest{Version: manifestVersion, Digest: res.Digest, Files: map[string]manifestEntry{}}
+	var errs []error
+	for _, f := range p.files {
+		entry, wrote, err := r.apply(inst, f, old.Files[f.path])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bot %s: %s: %w", bot, f.path, err))
+			if e, ok := old.Files[f.path]; ok {
+				next.Files[f.path] = e // the old file is still there, as recorded
+			}
+			continue
+		}
+		next.Files[f.path] = entry
+		if wrote {
+			res.Written = append(res.Written, f.path)
+		}
+	}
+
+	removed, err := r.removeConnectors(inst, p)
+	res.Removed = append(res.Removed, removed...)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("bot %s: %w", bot, err))
+	}
+	for _, stale := range slices.Sorted(maps.Keys(old.Files)) {
+		if _, ok := next.Files[stale]; ok || sharedTop(stale) == "" {
+			continue
+		}
+		gone, err := removeShared(inst, stale)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bot %s: %w", bot, err))
+			next.Files[stale] = manifestEntry{} // keep it listed, so it is retried
+			continue
+		}
+		if gone {
+			res.Removed = append(res.Removed, stale)
+		}
+	}
+	slices.Sort(res.Removed)
+
+	if len(errs) > 0 {
+		next.Digest = old.Digest // the folder is not yet all the new digest says
+	}
+	if !reflect.DeepEqual(old, next) {
+		if err := writeManifest(inst, next); err != nil {
+			errs = append(errs, fmt.Errorf("bot %s: %s: %w", bot, ManifestFile, err))
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// apply makes one file right and reports whether it wrote it.
+func (r *Renderer) apply(inst string, f *wantFile, old manifestEntry) (manifestEntry, bool, error) {
+	full := filepath.Join(inst, filepath.FromSlash(f.path))
+	if err := r.ensureDir(inst, path.Dir(f.path)); err != nil {
+		return old, false, err
+	}
+	have, modeOK, err := readInstanceFile(full)
+	if err != nil {
+		return old, false, err
+	}
+	entry := manifestEntry{Content: f.content.String()}
+	var data []byte
+	switch f.kind {
+	case plainFile:
+		if have != nil && modeOK && bytes.Equal(have, f.data) {
+			return entry, false, nil
+		}
+		data = f.data
+	case encryptedFile:
+		if have != nil && modeOK && old.Content == entry.Content && old.Disk == r.diskDigest(have).String() {
+			return old, false, nil
+		}
+		if data, err = f.build(); err != nil {
+			return old, false, err
+		}
+		entry.Disk = r.diskDigest(data).String()
+	case clientFile:
+		entry.Keys = f.keys
+		var dropped [][]string
+		for _, k := range old.Keys {
+			if !slices.ContainsFunc(f.keys, func(w []string) bool { return slices.Equal(w, k) }) {
+				dropped = append(dropped, k)
+			}
+		}
+		var changed bool
+		if data, changed, err = overlayClientConfig(have, f.config, dropped); err != nil {
+			return old, false, err
+		}
+		if !changed && modeOK {
+			return entry, false, nil
+		}
+	}
+	if err := atomicfile.WriteFile(full, data, fileMode); err != nil {
+		return old, false, err
+	}
+	return entry, true, nil
+}
+
+// readInstanceFile returns a file's content, or nil when there is no
+// regular file there (missing, a symlink, a folder, too large): all cases
+// in which nectar writes it afresh. modeOK reports mode 0600.
+func readInstanceFile(full string) (data []byte, modeOK bool, err error) {
+	info, err := os.Lstat(full)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if !info.Mode().IsRegular() || info.Size() > maxInstanceFile {
+		return nil, false, nil
+	}
+	f, err := os.Open(full)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	// The file opened must be the one examined, not a symlink swapped in
+	// since: the container can write into these folders.
+	if opened, err := f.Stat(); err != nil || !os.SameFile(info, opened) {
+		return nil, false, nil
+	}
+	data, err = io.ReadAll(io.LimitReader(f, maxInstanceFile+1))
+	if err != nil || len(data) > maxInstanceFile {
+		return nil, false, err
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, info.Mode().Perm() == fileMode, nil
+}
+
+// ensureDir makes rel (a slash path inside the instance folder inst) and
+// each folder above it a real folder of mode 0700. A symlink anywhere on the
+// way is an error: the bot's container can write into these folders, and a
+// link planted there must not send nectar's writes elsewhere on the host.
+func (r *Renderer) ensureDir(inst, rel string) error {
+	parts := []string{"."}
+	if rel != "." {
+		parts = append(parts, strings.Split(rel, "/")...)
+	}
+	p := inst
+	for i, part := range parts {
+		if i > 0 {
+			p = filepath.Join(p, part)
+		}
+		info, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := os.Mkdir(p, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+			if info, err = os.Lstat(p); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		if !info.IsDir() {
+			return fmt.Errorf("%s is not a folder (a symlink or a file is in the way); move it aside", p)
+		}
+		if info.Mode().Perm() != dirMode {
+			if err := os.Chmod(p, dirMode); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ensureOwnDir creates one of the bot's own folders (data/, logs/) if it is
+// missing. Whatever is there already, nectar leaves exactly as it is.
+func ensureOwnDir(p string) error {
+	if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.Mkdir(p, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
+}
+
+// removeConnectors deletes every file in conf/connectors/ that is not one
+// of the bot's connectors. The folder is nectar's alone: a bot gets exactly
+// the credentials the fleet gives it, whatever was put there by hand or by
+// an earlier render (or a record of it lost with the manifest).
+func (r *Renderer) removeConnectors(inst string, p *plan) ([]string, error) {
+	dir := filepath.Join(inst, filepath.FromSlash(ConnectorsDir))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, e := range entries {
+		rel := ConnectorsDir + "/" + e.Name()
+		if e.IsDir() || slices.ContainsFunc(p.files, func(f *wantFile) bool { return f.path == rel }) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("%s: %w", rel, err))
+			continue
+		}
+		removed = append(removed, rel)
+	}
+	if len(removed) > 0 {
+		if err := atomicfile.SyncDir(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// removeShared deletes a shared file the source no longer has, then the
+// folders the removal left empty, up to its shared folder. rel has been
+// checked with sharedTop.
+func removeShared(inst, rel string) (bool, error) {
+	full := filepath.Join(inst, filepath.FromSlash(rel))
+	info, err := os.Lstat(full)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if info.IsDir() {
+		return false, nil // a folder now stands where nectar's file was; not nectar's
+	}
+	if err := atomicfile.Remove(full); err != nil {
+		return false, fmt.Errorf("%s: %w", rel, err)
+	}
+	top := sharedTop(rel)
+	for d := path.Dir(rel); d != top && d != "."; d = path.Dir(d) {
+		if os.Remove(filepath.Join(inst, filepath.FromSlash(d))) != nil {
+			break // not empty
+		}
+	}
+	return true, nil
+}

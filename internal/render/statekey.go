@@ -1,0 +1,155 @@
+package render
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/nectarhq/nectar/internal/atomicfile"
+	"github.com/nectarhq/nectar/internal/hbcrypt"
+	"github.com/nectarhq/nectar/internal/hint"
+)
+
+// keySize is the length of the state key in bytes.
+const keySize = 32
+
+// loadOrCreateKey returns the state key kept in path, creating it on first
+// use. The key never leaves the state folder: every digest nectar records
+// or shows is an HMAC under it, so a digest cannot be used to test guesses
+// of a secret by anyone who lacks the file.
+func loadOrCreateKey(path string) ([]byte, error) {
+	key, err := readKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return key, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	fresh := make([]byte, keySize)
+	rand.Read(fresh)
+	// Write a private temporary file and hard-link it into place: the link
+	// fails if another process created the key first, and then that key,
+	// not ours, is the one everybody uses.
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(hex.EncodeToString(fresh) + "\n")
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to write the state key %s: %w", path, err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("failed to create the state key %s: %w", path, err)
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	return readKey(path)
+}
+
+func readKey(path string) ([]byte, error) {
+	info, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("state key %s is not a regular file", path)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return nil, hint.Wrap(fmt.Errorf("state key %s is readable by other users (mode %04o)", path, info.Mode().Perm()),
+			"run `chmod 600 "+path+"`; nectar's digests of secrets are only as private as this key")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(string(bytes.TrimSpace(data)))
+	if err != nil || len(key) != keySize {
+		return nil, hint.Wrap(fmt.Errorf("state key %s is damaged: want %d hex-encoded bytes", path, keySize),
+			"delete it: nectar makes a new one and rewrites every rendered file once")
+	}
+	return key, nil
+}
+
+// Labels that keep the uses of the state key apart, so that no digest of
+// one kind can ever equal a digest of another.
+const (
+	labelSalt      = "nectar/render/salt/v1"
+	labelContent   = "nectar/render/content/v1"
+	labelDisk      = "nectar/render/disk/v1"
+	labelBotDigest = "nectar/render/bot/v1"
+)
+
+// keyed builds one HMAC-SHA256 under the state key over a label and a
+// sequence of length-prefixed parts, an encoding in which no two different
+// sequences give the same bytes.
+type keyed struct{ h hash.Hash }
+
+func (r *Renderer) newKeyed(label string) keyed {
+	k := keyed{hmac.New(sha256.New, r.key)}
+	k.add([]byte(label))
+	return k
+}
+
+func (k keyed) add(parts ...[]byte) keyed {
+	var n [8]byte
+	for _, p := range parts {
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		k.h.Write(n[:])
+		k.h.Write(p)
+	}
+	return k
+}
+
+func (k keyed) addString(parts ...string) keyed {
+	for _, p := range parts {
+		k.add([]byte(p))
+	}
+	return k
+}
+
+func (k keyed) sum() digest {
+	var d digest
+	k.h.Sum(d[:0])
+	return d
+}
+
+// digest is a keyed digest; its text form is lower-case hex.
+type digest [sha256.Size]byte
+
+func (d digest) String() string { return hex.EncodeToString(d[:]) }
+
+// accountSalt returns the PBKDF2 salt of an account's values: an HMAC under
+// the state key of the account's name and password. It is the same on every
+// render and in every process, so a render that finds nothing to change
+// derives no key, and the first render of an account in a process derives
+// exactly one. A new password gives a new salt, so a rotated account never
+// reuses a salt with a second password.
+func (r *Renderer) accountSalt(account, password string) []byte {
+	d := r.newKeyed(labelSalt).addString(account, password).sum()
+	return d[:hbcrypt.SaltSize]
+}
+
+// diskDigest is the keyed digest of a file's bytes as they sit on disk.
+func (r *Renderer) diskDigest(data []byte) digest {
+	return r.newKeyed(labelDisk).add(data).sum()
+}
