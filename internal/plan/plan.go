@@ -138,7 +138,6 @@ const (
 	BackoffMax      = 2 * time.Minute
 )
 
-
 // Make returns one action per bot, plus one for every extra container,
 // sorted by bot name.
 func Make(in Input) []Action {

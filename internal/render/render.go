@@ -61,7 +61,6 @@ const (
 // larger file cannot be one nectar wrote, so it is simply rewritten.
 const maxInstanceFile = 2 << 20
 
-
 // Options configure a Renderer.
 type Options struct {
 	// Dir holds one instance folder per bot, Dir/<bot>.
