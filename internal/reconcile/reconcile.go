@@ -1,0 +1,439 @@
+// Package reconcile runs nectar's reconcile pass: load the source, list
+// this fleet's containers (one engine call), plan, apply, record. Bots are
+// independent: one bot's failure is reported and never blocks another.
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nectarhq/nectar/internal/fleet"
+	"github.com/nectarhq/nectar/internal/hint"
+	"github.com/nectarhq/nectar/internal/plan"
+	"github.com/nectarhq/nectar/internal/render"
+	"github.com/nectarhq/nectar/internal/runtime"
+	"github.com/nectarhq/nectar/internal/secrets"
+)
+
+// Options configure a Reconciler.
+type Options struct {
+	Runtime  runtime.Runtime
+	Renderer *render.Renderer
+	// StateDir holds nectar's records of what it applied.
+	StateDir   string
+	Identities *secrets.Identities
+	// AllowEmpty permits pruning when the source holds no bot at all.
+	AllowEmpty bool
+	Log        *slog.Logger
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+	// StopTimeout is how long a bot gets to shut down (cancel its orders)
+	// before it is killed.
+	StopTimeout time.Duration
+	// Workers bounds how many bots are acted on at once.
+	Workers int
+}
+
+// Reconciler runs passes. Passes never overlap.
+type Reconciler struct {
+	opts    Options
+	records *records
+
+	pass   sync.Mutex // held for a whole pass
+	mu     sync.Mutex // guards starts
+	starts map[string]plan.Starts
+}
+
+// New returns a Reconciler.
+func New(opts Options) *Reconciler {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 30 * time.Second
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	return &Reconciler{opts: opts, records: &records{dir: opts.StateDir}, starts: map[string]plan.Starts{}}
+}
+
+// Source is one revision of the fleet source.
+type Source struct {
+	Revision string
+	FS       fs.FS
+}
+
+// Outcome is what happened to one bot in a pass.
+type Outcome struct {
+	plan.Action
+	// Err is set when the action failed; the bot is retried next pass.
+	Err error
+	// Rendered lists instance files written or removed for the bot.
+	Rendered []string
+	Duration time.Duration
+}
+
+// Result is the record of one pass.
+type Result struct {
+	Revision string
+	Fleet    string
+	Started  time.Time
+	Duration time.Duration
+	// SourceProblems are the source's load problems (all of them, not
+	// only those that stall a bot).
+	SourceProblems []fleet.Problem
+	// SourceOK is false when nectar.yaml or the source as a whole did not
+	// load; then nothing was changed.
+	SourceOK bool
+	// EngineErr is set when the engine could not be asked; then nothing
+	// was changed.
+	EngineErr error
+	Outcomes  []Outcome
+	// Mutations counts the mutating engine calls the pass made.
+	Mutations int
+}
+
+// Pending reports whether the plan holds any change to make.
+func (r *Result) Pending() bool {
+	return slices.ContainsFunc(r.Outcomes, func(o Outcome) bool { return o.Kind.Mutates() })
+}
+
+// Failed lists the outcomes whose action failed.
+func (r *Result) Failed() []Outcome {
+	var out []Outcome
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Plan loads the source and says what a pass would do, changing nothing.
+func (r *Reconciler) Plan(ctx context.Context, src Source) *Result {
+	res, _ := r.prepare(ctx, src)
+	return res
+}
+
+// Pass runs one reconcile pass.
+func (r *Reconciler) Pass(ctx context.Context, src Source) *Result {
+	r.pass.Lock()
+	defer r.pass.Unlock()
+	res, st := r.prepare(ctx, src)
+	if st == nil {
+		res.Duration = r.opts.Now().Sub(res.Started)
+		return res
+	}
+	r.apply(ctx, res, st)
+	res.Duration = r.opts.Now().Sub(res.Started)
+	return res
+}
+
+// passState is what apply needs beyond the plan.
+type passState struct {
+	fl   *fleet.Fleet
+	want map[string]wanted
+}
+
+type wanted struct {
+	desired plan.Desired
+	spec    runtime.Spec
+}
+
+// prepare loads, observes and plans. A nil state means nothing may be
+// applied (the source or the engine failed).
+func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passState) {
+	res := &Result{Revision: src.Revision, Started: r.opts.Now()}
+	fl := fleet.Load(src.FS, fleet.Options{Identities: r.opts.Identities})
+	res.Fleet, res.SourceProblems, res.SourceOK = fl.Name, fl.Problems, fl.SettingsOK()
+	if !res.SourceOK {
+		// Without nectar.yaml nectar does not even know which fleet's
+		// containers are its own, so it neither lists nor touches any.
+		return res, nil
+	}
+	observed, err := r.opts.Runtime.List(ctx, fl.Name)
+	if err != nil {
+		res.EngineErr = err
+		return res, nil
+	}
+	st := &passState{fl: fl, want: map[string]wanted{}}
+	in := plan.Input{
+		SourceOK:   true,
+		Prune:      fl.Prune,
+		AllowEmpty: r.opts.AllowEmpty,
+		Desired:    map[string]plan.Desired{},
+		Observed:   observed,
+		Applied:    map[string]plan.Applied{},
+		Now:        res.Started,
+	}
+	byBot := map[string]runtime.Container{}
+	for _, c := range observed {
+		byBot[c.Bot()] = c
+	}
+	for name, b := range fl.Bots {
+		w := r.desire(fl, b, src.Revision)
+		st.want[name] = w
+		in.Desired[name] = w.desired
+		if c, ok := byBot[name]; ok && c.Hash() != w.desired.Hash && w.desired.Hash != "" {
+			// Only a container about to be recreated needs its record,
+			// to explain what changed.
+			if a, ok := r.records.read(name); ok {
+				in.Applied[name] = a
+			}
+		}
+	}
+	r.mu.Lock()
+	in.Starts = maps.Clone(r.starts)
+	r.mu.Unlock()
+	for _, a := range plan.Make(in) {
+		res.Outcomes = append(res.Outcomes, Outcome{Action: a})
+	}
+	return res, st
+}
+
+// desire computes one bot's desired state, hash included. A bot that
+// cannot be rendered is stalled with the reason.
+func (r *Reconciler) desire(fl *fleet.Fleet, b *fleet.Bot, revision string) wanted {
+	d := plan.Desired{Bot: b.Name, State: b.State, Hold: b.Hold, Image: b.Image}
+	for _, p := range fl.BotProblems(b.Name) {
+		d.Problems = append(d.Problems, p.Error())
+	}
+	if len(d.Problems) > 0 {
+		return wanted{desired: d}
+	}
+	pv, err := r.opts.Renderer.Preview(fl, b.Name)
+	if err != nil {
+		d.Problems = append(d.Problems, err.Error())
+		return wanted{desired: d}
+	}
+	acct := fl.Accounts[b.Account]
+	spec, err := containerSpec(fl.Name, revision, "", r.opts.Renderer.InstanceDir(b.Name), b, acct.Password)
+	if err != nil {
+		d.Problems = append(d.Problems, b.File+": "+err.Error())
+		return wanted{desired: d}
+	}
+	specText := specForHash(spec)
+	d.Hash = combine(pv.Digest, specText)
+	spec.Labels[runtime.LabelHash] = d.Hash
+	d.DiskDrift = pv.Drift
+	d.Parts = parts(pv, spec, specText)
+	return wanted{desired: d, spec: spec}
+}
+
+// combine joins the render digest (a keyed HMAC covering every file and
+// the password) with the container settings, which hold no secret.
+func combine(renderDigest, specText string) string {
+	h := sha256.New()
+	h.Write([]byte("nectar/hash/v1\x00" + renderDigest + "\x00" + specText))
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// parts names the pieces behind the hash, so a change can be explained.
+func parts(pv *render.Preview, spec runtime.Spec, specText string) map[string]string {
+	out := map[string]string{"image": short(spec.Image)}
+	var env, rest []string
+	for _, line := range strings.Split(specText, "\n") {
+		switch {
+		case strings.HasPrefix(line, "image="):
+		case strings.HasPrefix(line, "env="):
+			env = append(env, line)
+		default:
+			rest = append(rest, line)
+		}
+	}
+	out["environment"] = short(strings.Join(env, "\n"))
+	out["container settings"] = short(strings.Join(rest, "\n"))
+	for _, f := range pv.Files {
+		switch {
+		case f.Path == render.PasswordVerification:
+			out["password"] = f.Digest
+		case strings.HasPrefix(f.Path, render.ConnectorsDir+"/"):
+			out["credential/"+strings.TrimSuffix(strings.TrimPrefix(f.Path, render.ConnectorsDir+"/"), ".yml")] = f.Digest
+		case f.Path == render.ClientConfigFile:
+			out["client_config"] = f.Digest
+		default:
+			out["file/"+f.Path] = f.Digest
+		}
+	}
+	return out
+}
+
+func short(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}
+
+// apply carries out the mutating actions, several bots at a time.
+func (r *Reconciler) apply(ctx context.Context, res *Result, st *passState) {
+	sem := make(chan struct{}, r.opts.Workers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i := range res.Outcomes {
+		o := &res.Outcomes[i]
+		if !o.Kind.Mutates() {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			start := r.opts.Now()
+			n, err := r.act(ctx, st, o)
+			o.Duration = r.opts.Now().Sub(start)
+			o.Err = err
+			mu.Lock()
+			res.Mutations += n
+			mu.Unlock()
+			if err != nil {
+				r.opts.Log.Warn("action failed", "bot", o.Bot, "action", string(o.Kind), "reason", o.Reason, "error", err)
+			} else {
+				r.opts.Log.Info("action done", "bot", o.Bot, "action", string(o.Kind), "reason", o.Reason, "took", o.Duration.Round(time.Millisecond))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// act performs one action and returns the number of mutating engine calls.
+func (r *Reconciler) act(ctx context.Context, st *passState, o *Outcome) (int, error) {
+	rt := r.opts.Runtime
+	calls := 0
+	stopRemove := func(c *runtime.Container) error {
+		if c.Running() || c.State == runtime.StatePaused {
+			calls++
+			if err := rt.Stop(ctx, c.ID, r.opts.StopTimeout); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				return fmt.Errorf("stopping %s: %w", c.Name, err)
+			}
+		}
+		calls++
+		if err := rt.Remove(ctx, c.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			return fmt.Errorf("removing %s: %w", c.Name, err)
+		}
+		return nil
+	}
+	renderFiles := func() error {
+		rr, err := r.opts.Renderer.Render(st.fl, o.Bot)
+		if rr != nil {
+			o.Rendered = append(slices.Clone(rr.Written), rr.Removed...)
+		}
+		if err != nil {
+			return fmt.Errorf("rendering the instance folder: %w", err)
+		}
+		return nil
+	}
+	createStart := func() error {
+		w := st.want[o.Bot]
+		calls++
+		id, err := rt.Create(ctx, w.spec)
+		if err != nil {
+			return hint.Wrap(fmt.Errorf("creating container %s: %w", w.spec.Name, err),
+				"if another container already has that name, it is not nectar's (no nectar.fleet="+st.fl.Name+" label) and nectar never touches it: remove or rename it")
+		}
+		if err := r.records.write(o.Bot, plan.Applied{Hash: w.desired.Hash, Image: w.desired.Image, Parts: w.desired.Parts}); err != nil {
+			r.opts.Log.Warn("cannot record what was applied", "bot", o.Bot, "error", err)
+		}
+		calls++
+		if err := rt.Start(ctx, id); err != nil {
+			return fmt.Errorf("starting container %s: %w", w.spec.Name, err)
+		}
+		r.recordStart(o.Bot, w.desired.Hash)
+		return nil
+	}
+
+	switch o.Kind {
+	case plan.Create:
+		if err := r.ensureImage(ctx, st.want[o.Bot].spec.Image, &calls); err != nil {
+			return calls, err
+		}
+		if err := renderFiles(); err != nil {
+			return calls, err
+		}
+		return calls, createStart()
+	case plan.Recreate:
+		if err := r.ensureImage(ctx, st.want[o.Bot].spec.Image, &calls); err != nil {
+			return calls, err
+		}
+		if err := renderFiles(); err != nil {
+			return calls, err
+		}
+		if err := stopRemove(o.Container); err != nil {
+			return calls, err
+		}
+		return calls, createStart()
+	case plan.Restart:
+		if err := renderFiles(); err != nil {
+			return calls, err
+		}
+		calls++
+		if err := rt.Stop(ctx, o.Container.ID, r.opts.StopTimeout); err != nil {
+			return calls, fmt.Errorf("stopping %s: %w", o.Container.Name, err)
+		}
+		calls++
+		if err := rt.Start(ctx, o.Container.ID); err != nil {
+			return calls, fmt.Errorf("starting %s: %w", o.Container.Name, err)
+		}
+		r.recordStart(o.Bot, o.Container.Hash())
+		return calls, nil
+	case plan.Start:
+		calls++
+		if err := rt.Start(ctx, o.Container.ID); err != nil {
+			return calls, fmt.Errorf("starting %s: %w", o.Container.Name, err)
+		}
+		r.recordStart(o.Bot, o.Container.Hash())
+		return calls, nil
+	case plan.Stop:
+		calls++
+		if err := rt.Stop(ctx, o.Container.ID, r.opts.StopTimeout); err != nil {
+			return calls, fmt.Errorf("stopping %s: %w", o.Container.Name, err)
+		}
+		return calls, nil
+	case plan.Remove:
+		return calls, stopRemove(o.Container)
+	}
+	return calls, nil
+}
+
+// ensureImage pulls the image when it is not present.
+func (r *Reconciler) ensureImage(ctx context.Context, image string, calls *int) error {
+	ok, err := r.opts.Runtime.ImagePresent(ctx, image)
+	if err != nil {
+		return fmt.Errorf("checking image %s: %w", image, err)
+	}
+	if ok {
+		return nil
+	}
+	*calls++
+	if err := r.opts.Runtime.Pull(ctx, image); err != nil {
+		return hint.Wrap(fmt.Errorf("image %s is not present and pulling it failed: %w", image, err),
+			"build or load the image on this Docker host, or fix image: in the bot file or nectar.yaml")
+	}
+	return nil
+}
+
+func (r *Reconciler) recordStart(bot, hash string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.opts.Now()
+	kept := r.starts[bot][:0:0]
+	for _, s := range r.starts[bot] {
+		if s.Hash == hash && now.Sub(s.At) < plan.CrashLoopWindow {
+			kept = append(kept, s)
+		}
+	}
+	r.starts[bot] = append(kept, plan.StartRecord{At: now, Hash: hash})
+}

@@ -1,0 +1,152 @@
+package reconcile
+
+import (
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nectarhq/nectar/internal/fleet"
+	"github.com/nectarhq/nectar/internal/runtime"
+)
+
+// hummingbotHome is where Hummingbot's image keeps its instance.
+const hummingbotHome = "/home/hummingbot"
+
+// Defaults for settings neither the bot nor nectar.yaml sets, as
+// Hummingbot's own deploy runs its bots.
+const (
+	defaultNetwork = "host"
+	defaultRestart = "unless-stopped"
+)
+
+// instanceMounts are the folders of an instance bound into the container,
+// as Hummingbot's deploy binds them.
+var instanceMounts = []string{
+	"conf", "conf/connectors", "conf/scripts", "conf/controllers",
+	"data", "logs", "scripts", "controllers",
+}
+
+// containerSpec builds the container of one bot. The password travels
+// only in the environment, which is how Hummingbot receives it.
+func containerSpec(fleetName, revision, hash, instanceDir string, b *fleet.Bot, password fleet.Secret) (runtime.Spec, error) {
+	res, err := parseResources(b.Resources)
+	if err != nil {
+		return runtime.Spec{}, err
+	}
+	s := runtime.Spec{
+		Name:        fleet.ContainerName(b.Name),
+		Image:       b.Image,
+		Env:         containerEnv(b, password),
+		Network:     cmpOr(b.Network, defaultNetwork),
+		Restart:     cmpOr(b.Restart, defaultRestart),
+		NanoCPUs:    res.NanoCPUs,
+		MemoryBytes: res.MemoryBytes,
+		LogMaxSize:  "10m",
+		LogMaxFiles: 5,
+		Labels: map[string]string{
+			runtime.LabelFleet:    fleetName,
+			runtime.LabelBot:      b.Name,
+			runtime.LabelRevision: revision,
+			runtime.LabelHash:     hash,
+		},
+	}
+	for _, m := range instanceMounts {
+		s.Mounts = append(s.Mounts, runtime.Mount{
+			Source: filepath.Join(instanceDir, filepath.FromSlash(m)),
+			Target: hummingbotHome + "/" + m,
+		})
+	}
+	return s, nil
+}
+
+// containerEnv is the bot's environment, sorted: its own env and the
+// variables Hummingbot reads.
+func containerEnv(b *fleet.Bot, password fleet.Secret) []string {
+	env := maps.Clone(b.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["CONFIG_PASSWORD"] = password.Reveal()
+	if b.ScriptConfig != "" {
+		env["SCRIPT_CONFIG"] = b.ScriptConfig
+	}
+	if b.Script != "" {
+		env["CONFIG_FILE_NAME"] = b.Script
+	}
+	if b.Headless {
+		env["HEADLESS_MODE"] = "true"
+	}
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// specForHash is the spec with what may not or need not shape the hash
+// left out: the password (hashed separately, keyed), the revision (a new
+// commit that changes nothing for a bot must not restart it) and the hash
+// label itself.
+func specForHash(s runtime.Spec) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "name=%s\nimage=%s\nnetwork=%s\nrestart=%s\ncpus=%d\nmemory=%d\nlogs=%s/%d\n",
+		s.Name, s.Image, s.Network, s.Restart, s.NanoCPUs, s.MemoryBytes, s.LogMaxSize, s.LogMaxFiles)
+	for _, e := range s.Env {
+		if strings.HasPrefix(e, "CONFIG_PASSWORD=") {
+			continue
+		}
+		fmt.Fprintf(&b, "env=%s\n", e)
+	}
+	for _, m := range s.Mounts {
+		fmt.Fprintf(&b, "mount=%s:%s\n", m.Source, m.Target)
+	}
+	return b.String()
+}
+
+type resources struct {
+	NanoCPUs    int64
+	MemoryBytes int64
+}
+
+// parseResources reads the limits as Docker's CLI does: cpus as a decimal
+// number of CPUs, memory as a number with an optional b, k, m or g unit.
+func parseResources(r fleet.Resources) (resources, error) {
+	var out resources
+	if r.CPUs != "" {
+		f, err := strconv.ParseFloat(r.CPUs, 64)
+		if err != nil || f <= 0 {
+			return out, fmt.Errorf("resources.cpus %q is not a positive number", r.CPUs)
+		}
+		out.NanoCPUs = int64(f * 1e9)
+	}
+	if r.Memory != "" {
+		m := strings.ToLower(r.Memory)
+		mult := 1.0
+		switch m[len(m)-1] {
+		case 'b':
+			m = m[:len(m)-1]
+		case 'k':
+			mult, m = 1<<10, m[:len(m)-1]
+		case 'm':
+			mult, m = 1<<20, m[:len(m)-1]
+		case 'g':
+			mult, m = 1<<30, m[:len(m)-1]
+		}
+		f, err := strconv.ParseFloat(m, 64)
+		if err != nil || f <= 0 {
+			return out, fmt.Errorf("resources.memory %q is not a size like 512m or 1g", r.Memory)
+		}
+		out.MemoryBytes = int64(f * mult)
+	}
+	return out, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
