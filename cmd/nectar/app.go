@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -51,6 +52,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.rekeyCommand(),
 		a.validateCommand(),
 		a.renderCommand(), a.importCommand(),
+		a.planCommand(), a.applyCommand(),
 		a.versionCommand(),
 	)
 	return root
@@ -72,6 +74,14 @@ func (a *app) folder() (manage.Folder, error) {
 			"pass the fleet folder with --source, or run `nectar init` to make one")
 	}
 	return manage.Folder{Dir: src}, nil
+}
+
+// logger writes structured logs to stderr in the chosen format.
+func (a *app) logger() *slog.Logger {
+	if a.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(a.stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, nil))
 }
 
 func (a *app) identities() (*secrets.Identities, error) {

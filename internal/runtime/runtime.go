@@ -91,8 +91,15 @@ type Event struct {
 	Time        time.Time
 }
 
-// ErrNotFound means the container or image does not exist.
-var ErrNotFound = errors.New("not found")
+// Errors a Runtime wraps so callers can branch on them with errors.Is.
+var (
+	// ErrNotFound means the container or image does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the engine refused because of the container's
+	// current state: its name is taken (by any container, nectar's or
+	// not), or it is still running and cannot be removed.
+	ErrConflict = errors.New("conflict")
+)
 
 // Runtime is a container engine.
 type Runtime interface {
@@ -101,18 +108,27 @@ type Runtime interface {
 	// List returns every container, in any state, labelled with this
 	// fleet's name, in one call to the engine.
 	List(ctx context.Context, fleet string) ([]Container, error)
-	// Create makes a container from spec and returns its ID.
+	// Create makes a container from spec and returns its ID. A name
+	// already in use is ErrConflict; a missing image is ErrNotFound.
 	Create(ctx context.Context, spec Spec) (string, error)
+	// Start starts a container; starting a running one does nothing.
 	Start(ctx context.Context, id string) error
-	// Stop asks the container to stop (SIGTERM), killing it after timeout.
+	// Stop asks the container to stop (SIGTERM), killing it after timeout
+	// (0: the container's own stop timeout). Stopping a container that is
+	// not running does nothing.
 	Stop(ctx context.Context, id string, timeout time.Duration) error
-	// Remove deletes a stopped container (never its mounted folders).
+	// Remove deletes a stopped container (never its mounted folders); a
+	// running one is ErrConflict.
 	Remove(ctx context.Context, id string) error
 	// ImagePresent reports whether the image is available locally.
 	ImagePresent(ctx context.Context, ref string) (bool, error)
-	// Pull fetches an image.
+	// Pull fetches an image; its error carries the engine's reason.
 	Pull(ctx context.Context, ref string) error
-	// Events streams container events of this fleet until ctx ends. The
-	// error channel receives one error if the stream breaks.
+	// Events streams container events of this fleet until ctx ends. It
+	// returns once the engine has accepted the subscription, so a change
+	// made after it returns is reported. When the stream ends the event
+	// channel is closed; if it ended because it broke (the engine went
+	// away) rather than because ctx ended, the error channel first
+	// receives that one error. The error channel is never closed.
 	Events(ctx context.Context, fleet string) (<-chan Event, <-chan error)
 }

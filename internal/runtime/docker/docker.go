@@ -1,0 +1,395 @@
+// Package docker implements nectar's runtime.Runtime with the Docker Engine
+// API. The client negotiates the API version with the engine, so an engine
+// older than the SDK (Debian's 20.10, API 1.41) is fine.
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/client"
+
+	"github.com/nectarhq/nectar/internal/runtime"
+)
+
+// DefaultStopTimeout is the stop timeout every container is created with:
+// how long the engine waits after SIGTERM before it kills the container
+// when nobody says otherwise (`docker stop` by hand, the engine shutting
+// down, Stop with a zero timeout). Docker's own default, 10 s, is short
+// for Hummingbot, which cancels its open orders on every connector when
+// it is asked to stop, each cancel a rate-limited exchange request.
+const DefaultStopTimeout = 30 * time.Second
+
+// Log rotation used when the spec leaves it unset: 10 MB × 5 files.
+const (
+	DefaultLogMaxSize  = "10m"
+	DefaultLogMaxFiles = 5
+)
+
+// Engine is a Docker engine reached through the Engine API. It is safe
+// for concurrent use.
+type Engine struct {
+	cli   *client.Client
+	http  *http.Client
+	calls countingTransport
+}
+
+var _ runtime.Runtime = (*Engine)(nil)
+
+// New connects to the engine the environment names (DOCKER_HOST,
+// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION; the local socket
+// by default) and negotiates the API version with one ping, so it fails
+// when the engine does not answer.
+func New(ctx context.Context) (*Engine, error) {
+	return newEngine(ctx, client.FromEnv)
+}
+
+// newEngine is New with the client's options; tests point it elsewhere.
+func newEngine(ctx context.Context, opts ...client.Opt) (*Engine, error) {
+	e := &Engine{}
+	opts = append(opts, client.WithAPIVersionNegotiation(), e.countCalls)
+	cli, err := client.NewClientWithOpts(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	e.cli = cli
+	ping, err := cli.Ping(ctx)
+	if err != nil {
+		e.Close()
+		return nil, wrap("ping docker engine at "+cli.DaemonHost(), err)
+	}
+	cli.NegotiateAPIVersionPing(ping)
+	return e, nil
+}
+
+// countCalls is a client option that routes every request through the
+// engine's counter. It must come after the options that configure the
+// transport (host, TLS), which need the SDK's own *http.Transport.
+func (e *Engine) countCalls(c *client.Client) error {
+	hc := c.HTTPClient()
+	e.calls.next = hc.Transport
+	hc.Transport = &e.calls
+	e.http = hc
+	return client.WithHTTPClient(hc)(c)
+}
+
+// Close releases the engine's idle connections.
+func (e *Engine) Close() error {
+	if e.http != nil {
+		e.http.CloseIdleConnections()
+	}
+	return e.cli.Close()
+}
+
+// APIVersion is the Engine API version in use, as negotiated.
+func (e *Engine) APIVersion() string { return e.cli.ClientVersion() }
+
+// Calls returns how many requests were made to the engine so far.
+func (e *Engine) Calls() Calls { return e.calls.load() }
+
+// Ping checks that the engine answers.
+func (e *Engine) Ping(ctx context.Context) error {
+	if _, err := e.cli.Ping(ctx); err != nil {
+		return wrap("ping docker engine at "+e.cli.DaemonHost(), err)
+	}
+	return nil
+}
+
+// List returns the fleet's containers, in any state, with one request.
+func (e *Engine) List(ctx context.Context, fleet string) ([]runtime.Container, error) {
+	if fleet == "" {
+		return nil, errors.New("list containers: empty fleet name")
+	}
+	summaries, err := e.cli.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", runtime.LabelFleet+"="+fleet)),
+	})
+	if err != nil {
+		return nil, wrap("list containers of fleet "+fleet, err)
+	}
+	out := make([]runtime.Container, 0, len(summaries))
+	for _, s := range summaries {
+		out = append(out, fromSummary(s))
+	}
+	return out, nil
+}
+
+func fromSummary(s container.Summary) runtime.Container {
+	var name string
+	if len(s.Names) > 0 {
+		name = strings.TrimPrefix(s.Names[0], "/")
+	}
+	return runtime.Container{
+		ID:       s.ID,
+		Name:     name,
+		Image:    s.Image,
+		Labels:   s.Labels,
+		State:    string(s.State),
+		ExitCode: exitCode(s.Status),
+		Status:   s.Status,
+		Created:  time.Unix(s.Created, 0),
+	}
+}
+
+// exitCode reads the last exit code out of the engine's status text,
+// "Exited (137) 2 minutes ago" or "Restarting (1) 5 seconds ago"; the
+// list endpoint has no field for it. -1 when the text has none.
+func exitCode(status string) int {
+	for _, prefix := range []string{"Exited (", "Restarting ("} {
+		rest, ok := strings.CutPrefix(status, prefix)
+		if !ok {
+			continue
+		}
+		num, _, ok := strings.Cut(rest, ")")
+		if !ok {
+			return -1
+		}
+		code, err := strconv.Atoi(num)
+		if err != nil {
+			return -1
+		}
+		return code
+	}
+	return -1
+}
+
+// Create makes the container spec describes, with everything product.md
+// §3 asks for: bind mounts, env, a TTY and open stdin (so `docker attach`
+// reaches Hummingbot's console), rotated json-file logs, the restart
+// policy, resource limits, the network and nectar's labels.
+func (e *Engine) Create(ctx context.Context, spec runtime.Spec) (string, error) {
+	op := "create container " + spec.Name
+	if spec.Name == "" || spec.Image == "" {
+		return "", fmt.Errorf("%s: the spec needs a name and an image", op)
+	}
+	restart, err := restartPolicy(spec.Restart)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	cfg, host := containerConfig(spec, restart)
+	resp, err := e.cli.ContainerCreate(ctx, cfg, host, nil, nil, spec.Name)
+	if err != nil {
+		return "", withoutEnv(wrap(op, err), spec.Env)
+	}
+	return resp.ID, nil
+}
+
+// containerConfig is the engine's form of spec.
+func containerConfig(spec runtime.Spec, restart container.RestartPolicy) (*container.Config, *container.HostConfig) {
+	stop := int(DefaultStopTimeout / time.Second)
+	cfg := &container.Config{
+		Image:       spec.Image,
+		Env:         spec.Env,
+		Labels:      spec.Labels,
+		Tty:         true,
+		OpenStdin:   true,
+		StopTimeout: &stop,
+	}
+	logSize, logFiles := spec.LogMaxSize, spec.LogMaxFiles
+	if logSize == "" {
+		logSize = DefaultLogMaxSize
+	}
+	if logFiles <= 0 {
+		logFiles = DefaultLogMaxFiles
+	}
+	host := &container.HostConfig{
+		NetworkMode:   container.NetworkMode(spec.Network),
+		RestartPolicy: restart,
+		LogConfig: container.LogConfig{
+			Type:   "json-file",
+			Config: map[string]string{"max-size": logSize, "max-file": strconv.Itoa(logFiles)},
+		},
+		Resources: container.Resources{NanoCPUs: spec.NanoCPUs, Memory: spec.MemoryBytes},
+	}
+	for _, m := range spec.Mounts {
+		// A bind mount (not a -v style bind) fails when its source is
+		// missing instead of creating an empty root-owned folder there.
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target})
+	}
+	return cfg, host
+}
+
+// restartPolicy parses Docker's CLI syntax: no, always, unless-stopped,
+// on-failure[:max-retries]. Empty means no.
+func restartPolicy(s string) (container.RestartPolicy, error) {
+	name, count, hasCount := strings.Cut(s, ":")
+	var p container.RestartPolicy
+	switch name {
+	case "", "no":
+		p.Name = container.RestartPolicyDisabled
+	case "always":
+		p.Name = container.RestartPolicyAlways
+	case "unless-stopped":
+		p.Name = container.RestartPolicyUnlessStopped
+	case "on-failure":
+		p.Name = container.RestartPolicyOnFailure
+	default:
+		return p, fmt.Errorf("restart policy %q: want no, always, unless-stopped or on-failure[:N]", s)
+	}
+	if hasCount {
+		n, err := strconv.Atoi(count)
+		if p.Name != container.RestartPolicyOnFailure || err != nil || n < 0 {
+			return p, fmt.Errorf("restart policy %q: only on-failure takes a count, a whole number like on-failure:5", s)
+		}
+		p.MaximumRetryCount = n
+	}
+	return p, nil
+}
+
+// Start starts a container; the engine does nothing for a running one.
+func (e *Engine) Start(ctx context.Context, id string) error {
+	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return wrap("start container "+id, err)
+	}
+	return nil
+}
+
+// Stop sends SIGTERM (or the image's stop signal) and kills the container
+// after timeout, rounded up to whole seconds; 0 leaves it to the
+// container's own stop timeout (DefaultStopTimeout). The call returns once
+// the container has stopped.
+func (e *Engine) Stop(ctx context.Context, id string, timeout time.Duration) error {
+	var opts container.StopOptions
+	if timeout > 0 {
+		secs := int(math.Ceil(timeout.Seconds()))
+		opts.Timeout = &secs
+	}
+	if err := e.cli.ContainerStop(ctx, id, opts); err != nil {
+		return wrap("stop container "+id, err)
+	}
+	return nil
+}
+
+// Remove deletes a container that is not running. It never removes
+// volumes and never forces: a running container is an ErrConflict, so a
+// caller that forgot to stop cannot kill a bot mid-order.
+func (e *Engine) Remove(ctx context.Context, id string) error {
+	err := e.cli.ContainerRemove(ctx, id, container.RemoveOptions{RemoveVolumes: false, Force: false})
+	if err != nil {
+		return wrap("remove container "+id, err)
+	}
+	return nil
+}
+
+// ImagePresent reports whether the engine has the image.
+func (e *Engine) ImagePresent(ctx context.Context, ref string) (bool, error) {
+	_, err := e.cli.ImageInspect(ctx, ref)
+	if err == nil {
+		return true, nil
+	}
+	if isNotFound(err) {
+		return false, nil
+	}
+	return false, wrap("inspect image "+ref, err)
+}
+
+// Pull fetches an image and waits for the pull to finish. The engine
+// reports most failures in the stream after it has answered 200, so the
+// stream is read to its end and its first error returned.
+func (e *Engine) Pull(ctx context.Context, ref string) error {
+	op := "pull image " + ref
+	rc, err := e.cli.ImagePull(ctx, ref, image.PullOptions{})
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer rc.Close()
+	dec := json.NewDecoder(rc)
+	for {
+		var m pullMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return wrap(op, fmt.Errorf("reading the engine's progress: %w", err))
+		}
+		if msg := m.err(); msg != "" {
+			return wrap(op, errors.New(msg))
+		}
+	}
+}
+
+// pullMessage is the part of a line of the pull progress stream that
+// matters here.
+type pullMessage struct {
+	ErrorDetail *struct {
+		Message string `json:"message"`
+	} `json:"errorDetail"`
+	Error string `json:"error"`
+}
+
+func (m *pullMessage) err() string {
+	if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+		return m.ErrorDetail.Message
+	}
+	return m.Error
+}
+
+// Events streams the fleet's container events. It returns once the engine
+// has accepted the subscription.
+func (e *Engine) Events(ctx context.Context, fleet string) (<-chan runtime.Event, <-chan error) {
+	out := make(chan runtime.Event, 64)
+	errc := make(chan error, 1)
+	if fleet == "" {
+		errc <- errors.New("watch events: empty fleet name")
+		close(out)
+		return out, errc
+	}
+	sub, cancel := context.WithCancel(ctx)
+	msgs, errs := e.cli.Events(sub, events.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("label", runtime.LabelFleet+"="+fleet),
+	)})
+	go func() {
+		defer cancel()
+		defer close(out)
+		for {
+			select {
+			case m := <-msgs:
+				select {
+				case out <- fromMessage(m):
+				case <-ctx.Done():
+					return
+				}
+			case err := <-errs:
+				if ctx.Err() == nil {
+					if err == nil || err == io.EOF {
+						err = io.ErrUnexpectedEOF
+					}
+					errc <- wrap("docker event stream of fleet "+fleet+" broke", err)
+				}
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, errc
+}
+
+func fromMessage(m events.Message) runtime.Event {
+	t := time.Unix(m.Time, 0)
+	if m.TimeNano != 0 {
+		t = time.Unix(0, m.TimeNano)
+	}
+	// "exec_start: sh -c …" and "health_status: healthy" carry details
+	// after the verb; an event only asks for a pass, so the verb will do.
+	action, _, _ := strings.Cut(string(m.Action), ":")
+	return runtime.Event{
+		ContainerID: m.Actor.ID,
+		Bot:         m.Actor.Attributes[runtime.LabelBot],
+		Action:      action,
+		Time:        t,
+	}
+}

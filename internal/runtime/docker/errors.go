@@ -1,0 +1,73 @@
+package docker
+
+import (
+	"errors"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+
+	"github.com/nectarhq/nectar/internal/runtime"
+)
+
+// engineError is an engine failure in nectar's words: what was being done,
+// the engine's own reason, and the runtime sentinel callers branch on.
+type engineError struct {
+	op   string // e.g. "start container 3f2a…"
+	kind error  // runtime.ErrNotFound, runtime.ErrConflict or nil
+	err  error
+}
+
+func (e *engineError) Error() string { return e.op + ": " + e.err.Error() }
+
+func (e *engineError) Unwrap() []error {
+	if e.kind == nil {
+		return []error{e.err}
+	}
+	return []error{e.kind, e.err}
+}
+
+// wrap names the operation and classifies the engine's error.
+func wrap(op string, err error) *engineError {
+	e := &engineError{op: op, err: err}
+	switch {
+	case isNotFound(err):
+		e.kind = runtime.ErrNotFound
+	case cerrdefs.IsConflict(err):
+		e.kind = runtime.ErrConflict
+	}
+	return e
+}
+
+func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
+
+// withoutEnv removes the container's environment from an engine error
+// before it travels on: CONFIG_PASSWORD is in it, and an engine message
+// may quote what it was sent. Whole KEY=VALUE entries go, and every value
+// long enough not to garble the message by accident; values of keys that
+// look secret go whatever their length. When anything was removed, the
+// engine's error leaves the chain; its classification stays.
+func withoutEnv(e *engineError, env []string) error {
+	msg := e.err.Error()
+	clean := msg
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		clean = strings.ReplaceAll(clean, kv, k+"=[redacted]")
+		if v != "" && (len(v) >= 4 || looksSecret(k)) {
+			clean = strings.ReplaceAll(clean, v, "[redacted]")
+		}
+	}
+	if clean == msg {
+		return e
+	}
+	return &engineError{op: e.op, kind: e.kind, err: errors.New(clean)}
+}
+
+func looksSecret(key string) bool {
+	k := strings.ToUpper(key)
+	for _, w := range []string{"PASSWORD", "SECRET", "TOKEN", "KEY"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
