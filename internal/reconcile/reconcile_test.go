@@ -1,0 +1,407 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nectarhq/nectar/internal/plan"
+	"github.com/nectarhq/nectar/internal/render"
+	"github.com/nectarhq/nectar/internal/runtime"
+	"github.com/nectarhq/nectar/internal/runtime/fake"
+	"github.com/nectarhq/nectar/internal/secrets"
+)
+
+const image = "nectar-testbot:dev"
+
+// exampleIDs is the demo identity of the bundled example fleet.
+var exampleIDs = sync.OnceValue(func() *secrets.Identities {
+	ids, err := secrets.LoadIdentities("../../examples/demo-identity.key")
+	if err != nil {
+		panic(err)
+	}
+	return ids
+})
+
+// copyExample copies examples/quickstart into a fresh folder the test may edit.
+func copyExample(t testing.TB) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir("../../examples/quickstart", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("../../examples/quickstart", p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// harness is one fleet folder, one fake engine and one reconciler.
+type harness struct {
+	t     *testing.T
+	dir   string
+	state string
+	rt    *fake.Runtime
+	r     *Reconciler
+	now   time.Time
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: copyExample(t), state: t.TempDir(), rt: fake.New(), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	h.rt.AddImage(image)
+	rd, err := render.New(render.StateDirOptions(h.state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.r = New(Options{Runtime: h.rt, Renderer: rd, StateDir: h.state, Identities: exampleIDs(), Now: func() time.Time { return h.now }})
+	return h
+}
+
+func (h *harness) pass() *Result {
+	h.t.Helper()
+	root, err := os.OpenRoot(h.dir)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer root.Close()
+	return h.r.Pass(context.Background(), Source{Revision: "test", FS: root.FS()})
+}
+
+func (h *harness) write(rel, content string) {
+	h.t.Helper()
+	p := filepath.Join(h.dir, rel)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) container(bot string) (runtime.Container, bool) {
+	cs, _ := h.rt.List(context.Background(), "quickstart")
+	for _, c := range cs {
+		if c.Bot() == bot {
+			return c, true
+		}
+	}
+	return runtime.Container{}, false
+}
+
+func outcome(t *testing.T, res *Result, bot string) Outcome {
+	t.Helper()
+	for _, o := range res.Outcomes {
+		if o.Bot == bot {
+			return o
+		}
+	}
+	t.Fatalf("no outcome for %s in %+v", bot, res.Outcomes)
+	return Outcome{}
+}
+
+// stateFiles lists every file under the state folder with its mtime.
+func stateFiles(t *testing.T, dir string) map[string]time.Time {
+	out := map[string]time.Time{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			info, _ := d.Info()
+			out[p] = info.ModTime()
+		}
+		return nil
+	})
+	return out
+}
+
+func TestConvergeThenNoOp(t *testing.T) {
+	h := newHarness(t)
+	res := h.pass()
+	if len(res.Failed()) > 0 {
+		t.Fatalf("failed: %+v", res.Failed())
+	}
+	for _, bot := range []string{"pmm-btc", "xemm-eth"} {
+		c, ok := h.container(bot)
+		if !ok || c.State != runtime.StateRunning || c.Name != "hummingbot-"+bot {
+			t.Errorf("%s: %+v", bot, c)
+		}
+	}
+	if _, ok := h.container("hl-perp"); ok {
+		t.Error("a stopped bot without a container got one")
+	}
+	files := stateFiles(t, h.state)
+	h.rt.ResetLog()
+	h.now = h.now.Add(time.Minute)
+	res = h.pass()
+	if res.Pending() || res.Mutations != 0 || len(h.rt.Mutations()) != 0 {
+		t.Fatalf("second pass mutated: %v", h.rt.Mutations())
+	}
+	if n := h.rt.Count(fake.List); n != 1 {
+		t.Errorf("second pass listed %d times, want 1", n)
+	}
+	if got := stateFiles(t, h.state); len(got) != len(files) {
+		t.Fatalf("second pass changed the file set: %d → %d", len(files), len(got))
+	} else {
+		for p, m := range got {
+			if !files[p].Equal(m) {
+				t.Errorf("second pass wrote %s", p)
+			}
+		}
+	}
+}
+
+func TestSpecCarriesTheContract(t *testing.T) {
+	h := newHarness(t)
+	h.pass()
+	c, _ := h.container("pmm-btc")
+	spec, _ := h.rt.Spec(c.ID)
+	env := strings.Join(spec.Env, "\n")
+	for _, want := range []string{"CONFIG_PASSWORD=", "SCRIPT_CONFIG=conf_pmm_btc.yml", "HEADLESS_MODE=true", "TZ=UTC"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("env lacks %s", want)
+		}
+	}
+	if spec.Network != "host" || spec.Restart != "unless-stopped" || spec.NanoCPUs != 1e9 || spec.MemoryBytes != 1<<30 ||
+		spec.LogMaxSize != "10m" || spec.LogMaxFiles != 5 || len(spec.Mounts) != 8 {
+		t.Errorf("spec %+v", spec)
+	}
+	for _, k := range []string{runtime.LabelFleet, runtime.LabelBot, runtime.LabelRevision, runtime.LabelHash} {
+		if spec.Labels[k] == "" {
+			t.Errorf("label %s missing", k)
+		}
+	}
+	password := envValue(spec.Env, "CONFIG_PASSWORD")
+	if len(password) < 16 {
+		t.Fatalf("CONFIG_PASSWORD has %d characters", len(password))
+	}
+	for k, v := range spec.Labels {
+		if strings.Contains(v, password) {
+			t.Errorf("label %s holds the password", k)
+		}
+	}
+}
+
+func envValue(env []string, key string) string {
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func TestChangesAreExplained(t *testing.T) {
+	h := newHarness(t)
+	h.pass()
+	h.write("bots/pmm-btc.yml", "account: master_account\nconnectors: [binance, kucoin]\nscript_config: conf_pmm_btc.yml\nheadless: true\nimage: nectar-testbot:other\n")
+	h.rt.AddImage("nectar-testbot:other")
+	res := h.pass()
+	o := outcome(t, res, "pmm-btc")
+	if o.Kind != plan.Recreate || o.Err != nil || !strings.Contains(o.Reason, "image nectar-testbot:dev → nectar-testbot:other") ||
+		!strings.Contains(o.Reason, "connector kucoin added") {
+		t.Fatalf("%+v", o)
+	}
+	if other := outcome(t, res, "xemm-eth"); other.Kind != plan.None {
+		t.Errorf("an unrelated bot was touched: %+v", other)
+	}
+	c, _ := h.container("pmm-btc")
+	if c.Image != "nectar-testbot:other" || c.State != runtime.StateRunning {
+		t.Errorf("%+v", c)
+	}
+	if h.rt.Len() != 2 {
+		t.Errorf("%d containers, want 2 (no duplicate)", h.rt.Len())
+	}
+}
+
+func TestOneFailureNeverBlocksAnother(t *testing.T) {
+	h := newHarness(t)
+	h.rt.Fail(fake.Create, 1, errors.New("engine hiccup"))
+	res := h.pass()
+	if len(res.Failed()) != 1 {
+		t.Fatalf("failed %+v", res.Failed())
+	}
+	if h.rt.Len() != 1 {
+		t.Fatalf("%d containers, want the other bot's", h.rt.Len())
+	}
+	res = h.pass()
+	if len(res.Failed()) != 0 || h.rt.Len() != 2 {
+		t.Fatalf("retry: %+v", res.Failed())
+	}
+}
+
+func TestMissingImageStallsOnlyThatBot(t *testing.T) {
+	h := newHarness(t)
+	h.write("bots/xemm-eth.yml", "account: master_account\nimage: nowhere/bot:1\n")
+	res := h.pass()
+	o := outcome(t, res, "xemm-eth")
+	if o.Err == nil || !strings.Contains(o.Err.Error(), "image nowhere/bot:1 is not present and pulling it failed") {
+		t.Fatalf("%+v", o)
+	}
+	if c, ok := h.container("pmm-btc"); !ok || !c.Running() {
+		t.Fatal("the other bot did not converge")
+	}
+}
+
+func TestBrokenBotIsStalledOthersConvergeNothingPruned(t *testing.T) {
+	h := newHarness(t)
+	h.pass()
+	h.write("bots/xemm-eth.yml", "account: master_account\nscrpt_config: x\n")
+	h.write("bots/new-bot.yml", "account: team_account\nconnectors: [binance]\n")
+	res := h.pass()
+	o := outcome(t, res, "xemm-eth")
+	if o.Kind != plan.Stalled || !strings.Contains(o.Reason, `bots/xemm-eth.yml:2:1: unknown key "scrpt_config"`) {
+		t.Fatalf("%+v", o)
+	}
+	if c, ok := h.container("xemm-eth"); !ok || !c.Running() {
+		t.Fatal("the broken bot's container was disturbed")
+	}
+	if c, ok := h.container("new-bot"); !ok || !c.Running() {
+		t.Fatal("the new bot did not converge")
+	}
+}
+
+func TestSourceFailureChangesNothing(t *testing.T) {
+	h := newHarness(t)
+	h.pass()
+	h.write("bots/pmm-btc.yml", "")
+	os.Remove(filepath.Join(h.dir, "bots/xemm-eth.yml"))
+	h.write("nectar.yaml", "fleet: quickstart\nrecipients: [\n")
+	h.rt.ResetLog()
+	res := h.pass()
+	if res.SourceOK || len(h.rt.Log()) != 0 {
+		t.Fatalf("source failure reached the engine: %v", h.rt.Log())
+	}
+}
+
+func TestPruneOnlyWhenSafe(t *testing.T) {
+	h := newHarness(t)
+	h.pass()
+	os.Remove(filepath.Join(h.dir, "bots/xemm-eth.yml"))
+	res := h.pass()
+	if o := outcome(t, res, "xemm-eth"); o.Kind != plan.Remove || o.Err != nil {
+		t.Fatalf("%+v", o)
+	}
+	if _, ok := h.container("xemm-eth"); ok {
+		t.Fatal("not pruned")
+	}
+	if _, err := os.Stat(filepath.Join(h.state, "instances", "xemm-eth", "data")); err != nil {
+		t.Fatal("the instance folder must stay")
+	}
+	// A source with no bot at all looks like a broken checkout.
+	os.Remove(filepath.Join(h.dir, "bots/pmm-btc.yml"))
+	os.Remove(filepath.Join(h.dir, "bots/hl-perp.yml"))
+	res = h.pass()
+	if o := outcome(t, res, "pmm-btc"); o.Kind != plan.Orphan {
+		t.Fatalf("%+v", o)
+	}
+}
+
+func TestOtherContainersAreNeverTouched(t *testing.T) {
+	h := newHarness(t)
+	other := h.rt.Seed(runtime.Container{Name: "hummingbot-stranger", Image: image, State: runtime.StateRunning,
+		Labels: map[string]string{runtime.LabelFleet: "another", runtime.LabelBot: "stranger"}})
+	bare := h.rt.Seed(runtime.Container{Name: "unlabelled", Image: image, State: runtime.StateRunning})
+	h.pass()
+	for _, c := range h.rt.Log() {
+		if c.Arg == other || c.Arg == bare {
+			t.Fatalf("touched a foreign container: %v", c)
+		}
+	}
+}
+
+func TestCrashLoop(t *testing.T) {
+	h := newHarness(t)
+	h.pass()
+	c, _ := h.container("pmm-btc")
+	var kinds []string
+	for range 8 {
+		h.rt.Exit(c.ID, 1)
+		h.now = h.now.Add(40 * time.Second) // past every back-off up to the fifth start
+		res := h.pass()
+		kinds = append(kinds, string(outcome(t, res, "pmm-btc").Kind))
+	}
+	got := strings.Join(kinds, " ")
+	// One start when created, then four more: the fifth exit is a loop.
+	if !strings.HasPrefix(got, "start start start start crashloop") {
+		t.Fatalf("kinds %s", got)
+	}
+	res := h.pass()
+	if o := outcome(t, res, "pmm-btc"); o.Kind != plan.CrashLoop || !strings.Contains(o.Reason, "exited with code 1") {
+		t.Fatalf("%+v", o)
+	}
+}
+
+func TestBackoffBetweenStarts(t *testing.T) {
+	h := newHarness(t)
+	h.pass()
+	c, _ := h.container("pmm-btc")
+	h.rt.Exit(c.ID, 1)
+	res := h.pass() // immediately after the first start
+	if o := outcome(t, res, "pmm-btc"); o.Kind != plan.Wait {
+		t.Fatalf("%+v", o)
+	}
+	h.now = h.now.Add(plan.Backoff(1))
+	if o := outcome(t, h.pass(), "pmm-btc"); o.Kind != plan.Start {
+		t.Fatalf("%+v", o)
+	}
+}
+
+func TestDriftOnDiskRestartsButConfClientDoesNot(t *testing.T) {
+	h := newHarness(t)
+	h.pass()
+	inst := filepath.Join(h.state, "instances", "pmm-btc")
+	// Hummingbot rewriting conf_client.yml is not drift.
+	f, _ := os.OpenFile(filepath.Join(inst, "conf", "conf_client.yml"), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("hummingbot_default: 1\n")
+	f.Close()
+	if o := outcome(t, h.pass(), "pmm-btc"); o.Kind != plan.None {
+		t.Fatalf("conf_client.yml rewrite: %+v", o)
+	}
+	conn := filepath.Join(inst, "conf", "connectors", "binance.yml")
+	os.WriteFile(conn, []byte("connector: binance\nbinance_api_key: tampered\n"), 0o600)
+	h.rt.ResetLog()
+	o := outcome(t, h.pass(), "pmm-btc")
+	if o.Kind != plan.Restart || o.Err != nil || !strings.Contains(o.Reason, "conf/connectors/binance.yml changed on disk") {
+		t.Fatalf("%+v", o)
+	}
+	data, _ := os.ReadFile(conn)
+	if strings.Contains(string(data), "tampered") {
+		t.Fatal("the file was not written again")
+	}
+	if h.rt.Count(fake.Stop) != 1 || h.rt.Count(fake.Start) != 1 || h.rt.Count(fake.Create) != 0 {
+		t.Fatalf("restart calls: %v", h.rt.Log())
+	}
+	if o := outcome(t, h.pass(), "pmm-btc"); o.Kind != plan.None {
+		t.Fatalf("after restart: %+v", o)
+	}
+}
+
+func TestStoppedByHandIsStartedAndRemovedByHandIsRecreated(t *testing.T) {
+	h := newHarness(t)
+	h.pass()
+	c, _ := h.container("pmm-btc")
+	h.rt.Stop(context.Background(), c.ID, 0)
+	h.now = h.now.Add(plan.Backoff(1)) // a start right after creation would back off
+	if o := outcome(t, h.pass(), "pmm-btc"); o.Kind != plan.Start || o.Err != nil {
+		t.Fatalf("%+v", o)
+	}
+	c, _ = h.container("xemm-eth")
+	h.rt.Delete(c.ID)
+	if o := outcome(t, h.pass(), "xemm-eth"); o.Kind != plan.Create || o.Err != nil {
+		t.Fatalf("%+v", o)
+	}
+}
