@@ -16,42 +16,19 @@ import (
 	"github.com/nectarhq/nectar/internal/runtime"
 	"github.com/nectarhq/nectar/internal/runtime/fake"
 	"github.com/nectarhq/nectar/internal/secrets"
+	"github.com/nectarhq/nectar/internal/testenv"
 )
 
 const image = "nectar-testbot:dev"
 
 // exampleIDs is the demo identity of the bundled example fleet.
 var exampleIDs = sync.OnceValue(func() *secrets.Identities {
-	ids, err := secrets.LoadIdentities("../../examples/demo-identity.key")
+	ids, err := secrets.LoadIdentities(testenv.DemoIdentity())
 	if err != nil {
 		panic(err)
 	}
 	return ids
 })
-
-// copyExample copies examples/quickstart into a fresh folder the test may edit.
-func copyExample(t testing.TB) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir("../../examples/quickstart", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel("../../examples/quickstart", p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
 
 // harness is one fleet folder, one fake engine and one reconciler.
 type harness struct {
@@ -65,7 +42,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: copyExample(t), state: t.TempDir(), rt: fake.New(), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	h := &harness{t: t, dir: testenv.CopyExample(t, "quickstart", ""), state: t.TempDir(), rt: fake.New(), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
 	h.rt.AddImage(image)
 	rd, err := render.New(render.StateDirOptions(h.state))
 	if err != nil {
