@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // WriteFile replaces path with data: it writes a temporary file in the same
@@ -14,7 +15,7 @@ import (
 // umask says.
 func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempMarker+"*")
 	if err != nil {
 		return fmt.Errorf("failed to create a temporary file: %w", err)
 	}
@@ -58,4 +59,29 @@ func Remove(path string) error {
 		return err
 	}
 	return SyncDir(filepath.Dir(path))
+}
+
+// tempMarker marks WriteFile's temporary files, so that ones left by a
+// process killed mid-write can be found and removed.
+const tempMarker = ".tmp-"
+
+// RemoveStale deletes temporary files a killed WriteFile left in dir. Call
+// it only where no other process writes at the same time.
+func RemoveStale(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.Type().IsRegular() && len(name) > 0 && name[0] == '.' && strings.Contains(name, tempMarker) {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+		}
+	}
+	return nil
 }

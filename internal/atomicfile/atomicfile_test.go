@@ -41,3 +41,20 @@ func TestWriteFileMissingDir(t *testing.T) {
 		t.Fatal("write into a missing folder succeeded")
 	}
 }
+
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ".f.tmp-123"), []byte("half"), 0o600)
+	os.WriteFile(filepath.Join(dir, "f"), []byte("whole"), 0o600)
+	os.WriteFile(filepath.Join(dir, ".hidden"), []byte("keep"), 0o600)
+	if err := RemoveStale(dir); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Fatalf("left %v", entries)
+	}
+	if err := RemoveStale(filepath.Join(dir, "missing")); err != nil {
+		t.Fatal(err)
+	}
+}

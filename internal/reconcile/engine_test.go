@@ -32,9 +32,11 @@ func newEngineHarness(t *testing.T) *engineHarness {
 	testenv.BuildTestbot(t)
 	h := &engineHarness{t: t, fleet: "e2e-reconcile", prefix: "rc-"}
 	testenv.RemoveFleet(t, h.fleet)
-	t.Cleanup(func() { testenv.RemoveFleet(t, h.fleet) })
 	h.dir = testenv.CopyExample(t, h.fleet, h.prefix)
 	h.state = t.TempDir()
+	// Registered after the folders, so it runs before they are deleted:
+	// a running bot keeps writing into its data/.
+	t.Cleanup(func() { testenv.RemoveFleet(t, h.fleet) })
 	eng, err := docker.New(context.Background())
 	if err != nil {
 		t.Fatal(err)

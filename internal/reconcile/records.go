@@ -33,7 +33,11 @@ func (rs *records) write(bot string, a plan.Applied) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(rs.path(bot)), 0o700); err != nil {
+	dir := filepath.Dir(rs.path(bot))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := atomicfile.RemoveStale(dir); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(rs.path(bot), data, 0o600)

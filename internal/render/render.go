@@ -324,6 +324,20 @@ func (r *Renderer) Render(fl *fleet.Fleet, bot string) (*Result, error) {
 			return nil, err
 		}
 	}
+	// A render killed mid-write leaves a temporary file beside its target;
+	// sweep them so no partial file outlives the crash.
+	swept := map[string]bool{}
+	for _, d := range append([]string{"."}, ownedDirs...) {
+		swept[d] = true
+	}
+	for _, f := range p.files {
+		swept[path.Dir(f.path)] = true
+	}
+	for d := range swept {
+		if err := atomicfile.RemoveStale(filepath.Join(inst, filepath.FromSlash(d))); err != nil {
+			return nil, err
+		}
+	}
 	for _, d := range []string{DataDir, LogsDir} {
 		if err := ensureOwnDir(filepath.Join(inst, d)); err != nil {
 			return nil, err
