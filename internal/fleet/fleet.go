@@ -6,8 +6,10 @@
 package fleet
 
 import (
+	"io"
 	"io/fs"
 	"slices"
+	"sync"
 )
 
 // Paths and file names of the fleet layout.
@@ -63,6 +65,11 @@ type Fleet struct {
 
 	// FS is the source the fleet was read from, for reading Shared files.
 	FS fs.FS
+
+	// shared caches Shared files' contents: every bot gets a copy of each,
+	// and a source revision never changes, so each is read once. Load sets
+	// it; a Fleet built by hand reads every time.
+	shared *sync.Map // path → []byte
 
 	// Problems lists everything wrong with the source, sorted by file and line.
 	Problems []Problem
@@ -157,6 +164,32 @@ func (f *Fleet) OK() bool { return len(f.Problems) == 0 }
 // about the fleet can be trusted: no bot may be acted on.
 func (f *Fleet) SettingsOK() bool {
 	return !slices.ContainsFunc(f.Problems, func(p Problem) bool { return p.File == SettingsFile || p.File == "" })
+}
+
+// ReadShared returns the content of one of the Shared files, reading it
+// from the source once and capping it at MaxFileSize.
+func (f *Fleet) ReadShared(name string) ([]byte, error) {
+	if f.shared != nil {
+		if v, ok := f.shared.Load(name); ok {
+			return v.([]byte), nil
+		}
+	}
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, errTooLarge
+	}
+	if f.shared != nil {
+		f.shared.Store(name, data)
+	}
+	return data, nil
 }
 
 // BotFiles lists the source files a bot depends on: its own file, its

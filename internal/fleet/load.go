@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -33,6 +34,7 @@ func Load(fsys fs.FS, opts Options) *Fleet {
 		Accounts: map[string]*Account{},
 		Bots:     map[string]*Bot{},
 		Prune:    true,
+		shared:   &sync.Map{},
 	}
 	l.loadSettings(f)
 	l.walk(f)

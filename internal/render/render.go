@@ -264,7 +264,7 @@ func (r *Renderer) plan(fl *fleet.Fleet, name string) (*plan, error) {
 		if sharedTop(p) == "" {
 			return nil, fmt.Errorf("bot %s: shared file %s is outside scripts/, controllers/, conf/scripts/ and conf/controllers/", name, p)
 		}
-		data, err := readShared(fl.FS, p)
+		data, err := fl.ReadShared(p)
 		if err != nil {
 			return nil, fmt.Errorf("bot %s: %s: %w", name, p, err)
 		}
@@ -282,22 +282,6 @@ func (r *Renderer) plan(fl *fleet.Fleet, name string) (*plan, error) {
 		h.addString(f.path).add(f.content[:])
 	}
 	return &plan{files: files, digest: h.sum()}, nil
-}
-
-func readShared(fsys fs.FS, name string) ([]byte, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, fleet.MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > fleet.MaxFileSize {
-		return nil, fmt.Errorf("file is larger than %d bytes", fleet.MaxFileSize)
-	}
-	return data, nil
 }
 
 // Render brings the bot's instance folder in line with the fleet and says
