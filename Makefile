@@ -10,7 +10,7 @@ EXAMPLE  := examples/quickstart
 # The example fleet ships a demo-only identity; never use it for real keys.
 DEMO_KEY := examples/demo-identity.key
 
-.PHONY: all build test unit lint fuzz bench demo clean testbot-image
+.PHONY: all build test unit lint fuzz bench demo demo-clean clean testbot-image
 
 all: build
 
@@ -41,9 +41,16 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
-demo: build
+# The demo keeps its state (rendered bot folders) under bin/demo-state.
+DEMO_STATE := $(BIN)/demo-state
+demo: build testbot-image
 	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) validate
-	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) account list
+	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) --state-dir $(DEMO_STATE) plan
+	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) --state-dir $(DEMO_STATE) apply
+	docker ps --filter label=nectar.fleet=quickstart --format 'table {{.Names}}\t{{.Status}}\t{{.Image}}'
+
+demo-clean:
+	-docker rm -f $$(docker ps -aq --filter label=nectar.fleet=quickstart) 2>/dev/null
 
 # The stand-in for Hummingbot used by tests and the demo: a static binary in
 # an image built FROM scratch, so nothing is pulled.

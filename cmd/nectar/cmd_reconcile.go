@@ -45,6 +45,10 @@ func (a *app) reconciler(ctx context.Context, allowEmpty bool) (*reconcile.Recon
 			return nil, reconcile.Source{}, nil, err
 		}
 	}
+	// Docker binds host folders by absolute path only.
+	if stateDir, err = filepath.Abs(stateDir); err != nil {
+		return nil, reconcile.Source{}, nil, err
+	}
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, reconcile.Source{}, nil, err
 	}

@@ -340,9 +340,12 @@ func (r *Reconciler) act(ctx context.Context, st *passState, o *Outcome) (int, e
 		w := st.want[o.Bot]
 		calls++
 		id, err := rt.Create(ctx, w.spec)
-		if err != nil {
+		if errors.Is(err, runtime.ErrConflict) {
 			return hint.Wrap(fmt.Errorf("creating container %s: %w", w.spec.Name, err),
-				"if another container already has that name, it is not nectar's (no nectar.fleet="+st.fl.Name+" label) and nectar never touches it: remove or rename it")
+				"a container with that name exists and is not nectar's (no nectar.fleet="+st.fl.Name+" label); nectar never touches it: remove or rename it")
+		}
+		if err != nil {
+			return fmt.Errorf("creating container %s: %w", w.spec.Name, err)
 		}
 		if err := r.records.write(o.Bot, plan.Applied{Hash: w.desired.Hash, Image: w.desired.Image, Parts: w.desired.Parts}); err != nil {
 			r.opts.Log.Warn("cannot record what was applied", "bot", o.Bot, "error", err)

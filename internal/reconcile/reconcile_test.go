@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nectarhq/nectar/internal/hint"
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/render"
 	"github.com/nectarhq/nectar/internal/runtime"
@@ -380,5 +381,21 @@ func TestStoppedByHandIsStartedAndRemovedByHandIsRecreated(t *testing.T) {
 	h.rt.Delete(c.ID)
 	if o := outcome(t, h.pass(), "xemm-eth"); o.Kind != plan.Create || o.Err != nil {
 		t.Fatalf("%+v", o)
+	}
+}
+
+func TestNameTakenByAForeignContainer(t *testing.T) {
+	h := newHarness(t)
+	stranger := h.rt.Seed(runtime.Container{Name: "hummingbot-pmm-btc", Image: image, State: runtime.StateRunning})
+	res := h.pass()
+	o := outcome(t, res, "pmm-btc")
+	if o.Err == nil || !errors.Is(o.Err, runtime.ErrConflict) || !strings.Contains(strings.Join(hint.Of(o.Err), " "), "not nectar's") {
+		t.Fatalf("%+v", o)
+	}
+	if c, ok := h.rt.Container(stranger); !ok || c.State != runtime.StateRunning {
+		t.Fatal("the foreign container was touched")
+	}
+	if c, ok := h.container("xemm-eth"); !ok || !c.Running() {
+		t.Fatal("the other bot did not converge")
 	}
 }
