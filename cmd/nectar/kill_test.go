@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -29,11 +30,12 @@ func TestKillDuringApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apply := func() *exec.Cmd {
-		cmd := exec.Command(self, "--source", dir, "--state-dir", state, "apply")
+	nectar := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(self, append([]string{"--source", dir, "--state-dir", state}, args...)...)
 		cmd.Env = append(os.Environ(), "NECTAR_TEST_AS_MAIN=1", "NECTAR_AGE_KEY_FILE="+testenv.DemoIdentity())
 		return cmd
 	}
+	apply := func() *exec.Cmd { return nectar("apply") }
 	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
 	botFile := filepath.Join(dir, "bots", "kill-pmm-btc.yml")
 	for i := range 6 {
@@ -47,10 +49,19 @@ func TestKillDuringApply(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 	}
+	// With work pending, plan --exit-code exits 2 and names the action.
+	os.WriteFile(botFile, []byte("account: master_account\nconnectors: [binance]\nenv: {ROUND: final}\n"), 0o644)
+	out, err := nectar("plan", "--exit-code").CombinedOutput()
+	if code := exitCode(err); code != 2 || !strings.Contains(string(out), "kill-pmm-btc") {
+		t.Fatalf("plan --exit-code with changes pending: exit %d\n%s", code, out)
+	}
 	if out, err := apply().CombinedOutput(); err != nil {
 		t.Fatalf("final apply: %v\n%s", err, out)
 	}
-	out, err := apply().CombinedOutput()
+	if out, err := nectar("plan", "--exit-code").CombinedOutput(); err != nil {
+		t.Fatalf("plan --exit-code after convergence: %v\n%s", err, out)
+	}
+	out, err = apply().CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "3 none") || strings.Contains(string(out), "create") {
 		t.Fatalf("apply after convergence is not a no-op: %v\n%s", err, out)
 	}
@@ -65,4 +76,15 @@ func TestKillDuringApply(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }

@@ -138,6 +138,9 @@ func (r *Reconciler) Pass(ctx context.Context, src Source) *Result {
 		res.Duration = r.opts.Now().Sub(res.Started)
 		return res
 	}
+	if err := r.records.sweep(); err != nil {
+		r.opts.Log.Warn("cannot sweep temporary files", "error", err)
+	}
 	r.apply(ctx, res, st)
 	res.Duration = r.opts.Now().Sub(res.Started)
 	return res

@@ -19,6 +19,12 @@ func (rs *records) path(bot string) string {
 	return filepath.Join(rs.dir, "applied", bot+".json")
 }
 
+// sweep removes temporary files a killed write left behind. It must not
+// run while records are being written: passes call it before acting.
+func (rs *records) sweep() error {
+	return atomicfile.RemoveStale(filepath.Join(rs.dir, "applied"))
+}
+
 func (rs *records) read(bot string) (plan.Applied, bool) {
 	var a plan.Applied
 	data, err := os.ReadFile(rs.path(bot))
@@ -37,8 +43,6 @@ func (rs *records) write(bot string, a plan.Applied) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if err := atomicfile.RemoveStale(dir); err != nil {
-		return err
-	}
+
 	return atomicfile.WriteFile(rs.path(bot), data, 0o600)
 }
