@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/hint"
 	"github.com/nectarhq/nectar/internal/manage"
 	"github.com/nectarhq/nectar/internal/secrets"
@@ -74,6 +75,20 @@ func (a *app) folder() (manage.Folder, error) {
 			"pass the fleet folder with --source, or run `nectar init` to make one")
 	}
 	return manage.Folder{Dir: src}, nil
+}
+
+// loadFleet loads the local fleet source, decrypting it with the user's
+// identity.
+func (a *app) loadFleet() (*fleet.Fleet, error) {
+	f, err := a.folder()
+	if err != nil {
+		return nil, err
+	}
+	ids, err := a.identities()
+	if err != nil {
+		return nil, err
+	}
+	return f.Load(ids)
 }
 
 // logger writes structured logs to stderr in the chosen format.

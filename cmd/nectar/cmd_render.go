@@ -28,15 +28,7 @@ func (a *app) renderCommand() *cobra.Command {
 			if out == "" {
 				return hint.New("no output folder", "name one with --out DIR")
 			}
-			f, err := a.folder()
-			if err != nil {
-				return err
-			}
-			ids, err := a.identities()
-			if err != nil {
-				return err
-			}
-			fl, err := f.Load(ids)
+			fl, err := a.loadFleet()
 			if err != nil {
 				return err
 			}

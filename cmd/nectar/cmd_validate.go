@@ -15,15 +15,7 @@ func (a *app) validateCommand() *cobra.Command {
 		Short: "Check the whole source offline and report every problem with file:line",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := a.folder()
-			if err != nil {
-				return err
-			}
-			ids, err := a.identities()
-			if err != nil {
-				return err
-			}
-			fl, err := f.Load(ids)
+			fl, err := a.loadFleet()
 			if err != nil {
 				return err
 			}
