@@ -34,6 +34,12 @@ func (a *app) rootCommand() *cobra.Command {
 		Short: "GitOps for Hummingbot fleets",
 		Long: "nectar keeps a fleet of Hummingbot bots on Docker in step with a folder or git repository\n" +
 			"holding their accounts (age-encrypted exchange keys), bots, scripts and configs.",
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if a.logFormat != "text" && a.logFormat != "json" {
+				return hint.New(fmt.Sprintf("--log-format %q is not known", a.logFormat), "use text or json")
+			}
+			return nil
+		},
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
