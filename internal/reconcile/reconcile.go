@@ -187,8 +187,15 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 	for _, c := range observed {
 		byBot[c.Bot()] = c
 	}
-	for name, b := range fl.Bots {
-		w := r.desire(fl, b, src.Revision)
+	// Working out each bot's desired state is independent per bot and
+	// mostly file reads and HMACs, so it runs on the workers too.
+	names := slices.Sorted(maps.Keys(fl.Bots))
+	wants := make([]wanted, len(names))
+	parallel(r.opts.Workers, len(names), func(i int) {
+		wants[i] = r.desire(fl, fl.Bots[names[i]], src.Revision)
+	})
+	for i, name := range names {
+		w := wants[i]
 		st.want[name] = w
 		in.Desired[name] = w.desired
 		if c, ok := byBot[name]; ok && c.Hash() != w.desired.Hash && w.desired.Hash != "" {
@@ -206,6 +213,24 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 		res.Outcomes = append(res.Outcomes, Outcome{Action: a})
 	}
 	return res, st
+}
+
+// parallel runs f(0..n-1) on at most workers goroutines.
+func parallel(workers, n int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // desire computes one bot's desired state, hash included. A bot that
