@@ -1,0 +1,97 @@
+package reconcile
+
+import (
+	"context"
+	"time"
+
+	"github.com/nectarhq/nectar/internal/plan"
+	"github.com/nectarhq/nectar/internal/runtime"
+)
+
+// Loop runs passes whenever something may have changed: the source
+// signals, a container of the fleet changes on the engine, the resync
+// timer fires, or a bot's back-off ends. Triggers only ask for a pass;
+// those that arrive during a pass coalesce into one more pass, and passes
+// never overlap.
+type Loop struct {
+	Reconciler *Reconciler
+	// Snapshot returns the source's current revision; release frees it
+	// after the pass. On error it may still return the last good revision,
+	// which is then applied.
+	Snapshot func(ctx context.Context) (src Source, release func(), err error)
+	// Changes signals that the source may have a new revision.
+	Changes <-chan struct{}
+	// Events are the engine's container events for this fleet.
+	Events <-chan runtime.Event
+	// Resync is the period of full passes without any trigger.
+	Resync time.Duration
+	// OnPass receives each pass's result and the source error, if any.
+	OnPass func(res *Result, sourceErr error)
+}
+
+// Run runs passes until ctx ends.
+func (l *Loop) Run(ctx context.Context) error {
+	resync := l.Resync
+	if resync <= 0 {
+		resync = time.Minute
+	}
+	resyncT := time.NewTimer(0) // the first pass runs at once
+	defer resyncT.Stop()
+	var wake <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.Changes:
+		case <-l.Events:
+		case <-resyncT.C:
+		case <-wake:
+		}
+		// Everything that arrived so far is answered by this one pass.
+		drain(l.Changes, l.Events)
+		next := l.pass(ctx)
+		resyncT.Reset(resync)
+		wake = nil
+		if !next.IsZero() {
+			wake = time.After(time.Until(next))
+		}
+	}
+}
+
+// pass runs one pass and returns when the earliest backed-off bot may be
+// started again (zero when none waits).
+func (l *Loop) pass(ctx context.Context) time.Time {
+	src, release, err := l.Snapshot(ctx)
+	if src.FS == nil {
+		if l.OnPass != nil {
+			l.OnPass(nil, err)
+		}
+		return time.Time{}
+	}
+	res := l.Reconciler.Pass(ctx, src)
+	if release != nil {
+		release()
+	}
+	if l.OnPass != nil {
+		l.OnPass(res, err)
+	}
+	var next time.Time
+	for _, o := range res.Outcomes {
+		if o.Kind == plan.Wait && (next.IsZero() || o.NotBefore.Before(next)) {
+			next = o.NotBefore
+		}
+	}
+	return next
+}
+
+// drain empties the trigger channels without blocking.
+func drain(changes <-chan struct{}, events <-chan runtime.Event) {
+	for {
+		select {
+		case <-changes:
+		case <-events:
+		default:
+			return
+		}
+	}
+}
