@@ -44,6 +44,12 @@ func (h *loopHarness) start(ctx context.Context) {
 	go l.Run(ctx)
 }
 
+func (h *loopHarness) last() *Result {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.passes[len(h.passes)-1]
+}
+
 func (h *loopHarness) count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -99,13 +105,13 @@ func TestLoopWakesWhenBackoffEnds(t *testing.T) {
 		h.rt.Exit(c.ID, 1)
 		h.events <- runtime.Event{Action: "die"}
 		synctest.Wait()
-		last := h.passes[len(h.passes)-1]
+		last := h.last()
 		if o := outcome(t, last, "pmm-btc"); o.Kind != plan.Wait {
 			t.Fatalf("%+v", o)
 		}
 		time.Sleep(plan.Backoff(1) + time.Second)
 		synctest.Wait()
-		last = h.passes[len(h.passes)-1]
+		last = h.last()
 		if o := outcome(t, last, "pmm-btc"); o.Kind != plan.Start {
 			t.Fatalf("after the back-off: %+v", o)
 		}
