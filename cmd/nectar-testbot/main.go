@@ -29,6 +29,10 @@ import (
 func main() {
 	log.SetFlags(log.LstdFlags | log.LUTC)
 	log.SetPrefix("testbot: ")
+	// Catch SIGTERM before touching any file, so a stop during start-up
+	// never cuts a write short.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	home := os.Getenv("HUMMINGBOT_HOME")
 	if home == "" {
 		home = "/home/hummingbot"
@@ -40,8 +44,6 @@ func main() {
 	}
 	log.Printf("ready connectors=%s script_config=%q headless=%q", strings.Join(connectors, ","), os.Getenv("SCRIPT_CONFIG"), os.Getenv("HEADLESS_MODE"))
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	interval := 2 * time.Second
 	if d, err := time.ParseDuration(os.Getenv("TESTBOT_HEARTBEAT")); err == nil && d > 0 {
 		interval = d

@@ -342,11 +342,11 @@ func (r *Reconciler) act(ctx context.Context, st *passState, o *Outcome) (int, e
 	rt := r.opts.Runtime
 	calls := 0
 	stopRemove := func(c *runtime.Container) error {
-		if c.Running() || c.State == runtime.StatePaused {
-			calls++
-			if err := rt.Stop(ctx, c.ID, r.opts.StopTimeout); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-				return fmt.Errorf("stopping %s: %w", c.Name, err)
-			}
+		// Stop even a container listed as exited: Docker's restart policy
+		// may have started it again since the list.
+		calls++
+		if err := rt.Stop(ctx, c.ID, r.opts.StopTimeout); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			return fmt.Errorf("stopping %s: %w", c.Name, err)
 		}
 		calls++
 		if err := rt.Remove(ctx, c.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
