@@ -25,8 +25,10 @@ type Loop struct {
 	Events <-chan runtime.Event
 	// Resync is the period of full passes without any trigger.
 	Resync time.Duration
-	// OnPass receives each pass's result and the source error, if any.
-	OnPass func(res *Result, sourceErr error)
+	// OnPass receives each pass's result (nil when the source gave no
+	// revision at all), the revision it ran on (still readable: it is
+	// released only after OnPass returns) and the source error, if any.
+	OnPass func(res *Result, src Source, sourceErr error)
 }
 
 // Run runs passes until ctx ends.
@@ -64,16 +66,16 @@ func (l *Loop) pass(ctx context.Context) time.Time {
 	src, release, err := l.Snapshot(ctx)
 	if src.FS == nil {
 		if l.OnPass != nil {
-			l.OnPass(nil, err)
+			l.OnPass(nil, src, err)
 		}
 		return time.Time{}
 	}
 	res := l.Reconciler.Pass(ctx, src)
+	if l.OnPass != nil {
+		l.OnPass(res, src, err)
+	}
 	if release != nil {
 		release()
-	}
-	if l.OnPass != nil {
-		l.OnPass(res, err)
 	}
 	var next time.Time
 	for _, o := range res.Outcomes {

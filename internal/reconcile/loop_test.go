@@ -35,7 +35,7 @@ func (h *loopHarness) start(ctx context.Context) {
 		Changes: h.changes,
 		Events:  h.events,
 		Resync:  time.Minute,
-		OnPass: func(res *Result, err error) {
+		OnPass: func(res *Result, _ Source, err error) {
 			h.mu.Lock()
 			h.passes = append(h.passes, res)
 			h.mu.Unlock()

@@ -85,12 +85,18 @@ type Outcome struct {
 	// Rendered lists instance files written or removed for the bot.
 	Rendered []string
 	Duration time.Duration
+	// Restarts counts the starts nectar made of the bot's container within
+	// the crash-loop window (plan.CrashLoopWindow), this pass's included.
+	Restarts int
 }
 
 // Result is the record of one pass.
 type Result struct {
 	Revision string
 	Fleet    string
+	// Loaded is the fleet as loaded at Revision (nil when the source did
+	// not load at all). Its Secret fields print as [redacted].
+	Loaded   *fleet.Fleet
 	Started  time.Time
 	Duration time.Duration
 	// SourceProblems are the source's load problems (all of them, not
@@ -126,6 +132,7 @@ func (r *Result) Failed() []Outcome {
 // Plan loads the source and says what a pass would do, changing nothing.
 func (r *Reconciler) Plan(ctx context.Context, src Source) *Result {
 	res, _ := r.prepare(ctx, src)
+	r.countRestarts(res)
 	return res
 }
 
@@ -142,8 +149,24 @@ func (r *Reconciler) Pass(ctx context.Context, src Source) *Result {
 		r.opts.Log.Warn("cannot sweep temporary files", "error", err)
 	}
 	r.apply(ctx, res, st)
+	r.countRestarts(res)
 	res.Duration = r.opts.Now().Sub(res.Started)
 	return res
+}
+
+// countRestarts fills each outcome's Restarts from the starts on record.
+func (r *Reconciler) countRestarts(res *Result) {
+	now := r.opts.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range res.Outcomes {
+		o := &res.Outcomes[i]
+		for _, s := range r.starts[o.Bot] {
+			if now.Sub(s.At) < plan.CrashLoopWindow {
+				o.Restarts++
+			}
+		}
+	}
 }
 
 // passState is what apply needs beyond the plan.
@@ -162,7 +185,7 @@ type wanted struct {
 func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passState) {
 	res := &Result{Revision: src.Revision, Started: r.opts.Now()}
 	fl := fleet.Load(src.FS, fleet.Options{Identities: r.opts.Identities})
-	res.Fleet, res.SourceProblems, res.SourceOK = fl.Name, fl.Problems, fl.SettingsOK()
+	res.Fleet, res.Loaded, res.SourceProblems, res.SourceOK = fl.Name, fl, fl.Problems, fl.SettingsOK()
 	if !res.SourceOK {
 		// Without nectar.yaml nectar does not even know which fleet's
 		// containers are its own, so it neither lists nor touches any.

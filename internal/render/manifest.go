@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -98,4 +99,27 @@ func sharedTop(p string) string {
 		}
 	}
 	return ""
+}
+
+// FileRecord names one file nectar wrote into a bot's instance folder and
+// the keyed digest of what it holds (never the content itself).
+type FileRecord struct {
+	Path   string // slash-separated, relative to the instance folder
+	Digest string
+}
+
+// Files lists what the last render of bot wrote, from its manifest, in path
+// order. A bot never rendered has none.
+func (r *Renderer) Files(bot string) []FileRecord {
+	m := readManifest(r.InstanceDir(bot))
+	out := make([]FileRecord, 0, len(m.Files))
+	for _, p := range slices.Sorted(maps.Keys(m.Files)) {
+		e := m.Files[p]
+		d := e.Disk
+		if d == "" {
+			d = e.Content
+		}
+		out = append(out, FileRecord{Path: p, Digest: d})
+	}
+	return out
 }
