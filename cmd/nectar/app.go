@@ -45,7 +45,7 @@ func (a *app) rootCommand() *cobra.Command {
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.source, "source", ".", "the fleet source: a folder (git URLs come with the daemon)")
+	pf.StringVar(&a.source, "source", ".", "the fleet source: a folder, or a git URL (https://, ssh://, git@host:path, file://)")
 	pf.StringVar(&a.branch, "branch", "", "git branch of the source (default: the remote HEAD)")
 	pf.StringVar(&a.subPath, "path", "", "sub-folder of the source that holds the fleet")
 	pf.StringVar(&a.identity, "identity", "", "age identity file (default: $NECTAR_AGE_KEY_FILE, $NECTAR_AGE_KEY, ~/.config/nectar/age.key)")
@@ -59,7 +59,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.rekeyCommand(),
 		a.validateCommand(),
 		a.renderCommand(), a.importCommand(),
-		a.planCommand(), a.applyCommand(),
+		a.planCommand(), a.applyCommand(), a.runCommand(),
 		a.versionCommand(),
 	)
 	return root

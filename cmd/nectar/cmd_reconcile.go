@@ -15,6 +15,7 @@ import (
 	"github.com/nectarhq/nectar/internal/reconcile"
 	"github.com/nectarhq/nectar/internal/render"
 	"github.com/nectarhq/nectar/internal/runtime/docker"
+	"github.com/nectarhq/nectar/internal/source"
 )
 
 // defaultStateDir is ~/.local/state/nectar, or $XDG_STATE_HOME/nectar.
@@ -29,47 +30,90 @@ func defaultStateDir() (string, error) {
 	return filepath.Join(home, ".local", "state", "nectar"), nil
 }
 
-// reconciler wires the engine, the renderer and the identity together.
-func (a *app) reconciler(ctx context.Context, allowEmpty bool) (*reconcile.Reconciler, reconcile.Source, func(), error) {
-	f, err := a.folder()
-	if err != nil {
-		return nil, reconcile.Source{}, nil, err
-	}
+// engine is what a pass runs on: Docker, the renderer and the reconciler.
+type engine struct {
+	rt *docker.Engine
+	rd *render.Renderer
+	r  *reconcile.Reconciler
+}
+
+func (e *engine) Close() { e.rt.Close() }
+
+// engine wires the engine, the renderer and the identity together.
+func (a *app) engine(ctx context.Context, allowEmpty bool) (*engine, error) {
 	ids, err := a.identities()
 	if err != nil {
-		return nil, reconcile.Source{}, nil, err
+		return nil, err
 	}
 	stateDir := a.stateDir
 	if stateDir == "" {
 		if stateDir, err = defaultStateDir(); err != nil {
-			return nil, reconcile.Source{}, nil, err
+			return nil, err
 		}
 	}
 	// Docker binds host folders by absolute path only.
 	if stateDir, err = filepath.Abs(stateDir); err != nil {
-		return nil, reconcile.Source{}, nil, err
+		return nil, err
 	}
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
-		return nil, reconcile.Source{}, nil, err
+		return nil, err
 	}
 	rd, err := render.New(render.StateDirOptions(stateDir))
 	if err != nil {
-		return nil, reconcile.Source{}, nil, err
+		return nil, err
 	}
 	rt, err := docker.New(ctx)
 	if err != nil {
-		return nil, reconcile.Source{}, nil, hint.Wrap(fmt.Errorf("cannot reach Docker: %w", err), "start the Docker engine, or point DOCKER_HOST at it")
+		return nil, hint.Wrap(fmt.Errorf("cannot reach Docker: %w", err), "start the Docker engine, or point DOCKER_HOST at it")
 	}
-	root, err := os.OpenRoot(f.Dir)
-	if err != nil {
-		rt.Close()
-		return nil, reconcile.Source{}, nil, err
-	}
-	src := reconcile.Source{Revision: "folder:" + f.Dir, FS: root.FS()}
 	r := reconcile.New(reconcile.Options{
 		Runtime: rt, Renderer: rd, StateDir: stateDir, Identities: ids, AllowEmpty: allowEmpty, Log: a.logger(),
 	})
-	return r, src, func() { root.Close(); rt.Close() }, nil
+	return &engine{rt: rt, rd: rd, r: r}, nil
+}
+
+// openSource opens --source (a folder or a git URL) with --branch and
+// --path.
+func (a *app) openSource(spec source.Spec) (source.Source, error) {
+	spec.Source, spec.Branch, spec.Path = a.source, a.branch, a.subPath
+	if spec.Log == nil {
+		spec.Log = a.logger()
+	}
+	src, err := source.Open(spec)
+	if err != nil {
+		return nil, hint.Wrap(err, "pass the fleet folder or a git URL with --source")
+	}
+	return src, nil
+}
+
+// snapshot takes the source's current revision once, for plan and apply.
+func (a *app) snapshot(ctx context.Context) (reconcile.Source, func(), error) {
+	src, err := a.openSource(source.Spec{})
+	if err != nil {
+		return reconcile.Source{}, nil, err
+	}
+	snap, err := src.Snapshot(ctx)
+	if err != nil {
+		if snap.Close != nil {
+			snap.Close()
+		}
+		return reconcile.Source{}, nil, fmt.Errorf("cannot read the source %s: %w", src, err)
+	}
+	return reconcile.Source{Revision: snap.Revision, FS: snap.FS}, snap.Close, nil
+}
+
+// pass opens the engine and the source for one plan or apply.
+func (a *app) pass(ctx context.Context, allowEmpty bool) (*reconcile.Reconciler, reconcile.Source, func(), error) {
+	src, release, err := a.snapshot(ctx)
+	if err != nil {
+		return nil, reconcile.Source{}, nil, err
+	}
+	e, err := a.engine(ctx, allowEmpty)
+	if err != nil {
+		release()
+		return nil, reconcile.Source{}, nil, err
+	}
+	return e.r, src, func() { release(); e.Close() }, nil
 }
 
 func (a *app) planCommand() *cobra.Command {
@@ -79,7 +123,7 @@ func (a *app) planCommand() *cobra.Command {
 		Short: "Show what apply would do, with reasons; --exit-code exits 2 when changes are pending",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, src, done, err := a.reconciler(cmd.Context(), false)
+			r, src, done, err := a.pass(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -105,7 +149,7 @@ func (a *app) applyCommand() *cobra.Command {
 		Short: "Run one reconcile pass, with progress per bot",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, src, done, err := a.reconciler(cmd.Context(), allowEmpty)
+			r, src, done, err := a.pass(cmd.Context(), allowEmpty)
 			if err != nil {
 				return err
 			}

@@ -31,7 +31,9 @@ type Loop struct {
 	OnPass func(res *Result, src Source, sourceErr error)
 }
 
-// Run runs passes until ctx ends.
+// Run runs passes until ctx ends. A pass under way when ctx ends runs to
+// its end first: cutting it short could leave a bot stopped and removed
+// halfway through a recreate until nectar runs again.
 func (l *Loop) Run(ctx context.Context) error {
 	resync := l.Resync
 	if resync <= 0 {
@@ -40,18 +42,32 @@ func (l *Loop) Run(ctx context.Context) error {
 	resyncT := time.NewTimer(0) // the first pass runs at once
 	defer resyncT.Stop()
 	var wake <-chan time.Time
+	// A closed trigger channel (its source ended) is dropped, not read
+	// again: it would be ready forever.
+	changes, events := l.Changes, l.Events
 	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-l.Changes:
-		case <-l.Events:
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil
+				continue
+			}
+		case _, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
 		case <-resyncT.C:
 		case <-wake:
 		}
 		// Everything that arrived so far is answered by this one pass.
-		drain(l.Changes, l.Events)
-		next := l.pass(ctx)
+		changes, events = drain(changes, events)
+		next := l.pass(context.WithoutCancel(ctx))
 		resyncT.Reset(resync)
 		wake = nil
 		if !next.IsZero() {
@@ -86,14 +102,21 @@ func (l *Loop) pass(ctx context.Context) time.Time {
 	return next
 }
 
-// drain empties the trigger channels without blocking.
-func drain(changes <-chan struct{}, events <-chan runtime.Event) {
+// drain empties the trigger channels without blocking, and returns them
+// with any that turned out closed set to nil.
+func drain(changes <-chan struct{}, events <-chan runtime.Event) (<-chan struct{}, <-chan runtime.Event) {
 	for {
 		select {
-		case <-changes:
-		case <-events:
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil
+			}
+		case _, ok := <-events:
+			if !ok {
+				events = nil
+			}
 		default:
-			return
+			return changes, events
 		}
 	}
 }

@@ -22,7 +22,8 @@ type loopHarness struct {
 	passes  []*Result
 }
 
-func (h *loopHarness) start(ctx context.Context) {
+// start runs the loop; the channel closes when Run returns.
+func (h *loopHarness) start(ctx context.Context) <-chan struct{} {
 	l := &Loop{
 		Reconciler: h.r,
 		Snapshot: func(ctx context.Context) (Source, func(), error) {
@@ -41,7 +42,12 @@ func (h *loopHarness) start(ctx context.Context) {
 			h.mu.Unlock()
 		},
 	}
-	go l.Run(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.Run(ctx)
+	}()
+	return done
 }
 
 func (h *loopHarness) last() *Result {
@@ -114,6 +120,33 @@ func TestLoopWakesWhenBackoffEnds(t *testing.T) {
 		last = h.last()
 		if o := outcome(t, last, "pmm-btc"); o.Kind != plan.Start {
 			t.Fatalf("after the back-off: %+v", o)
+		}
+	})
+}
+
+// A trigger channel that closes (its source ended) is neither a trigger
+// nor a reason to spin: the loop runs no extra pass and still stops when
+// asked, even when the close and the stop come together.
+func TestLoopSurvivesClosedTriggers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := newHarness(t)
+		base.r.opts.Now = time.Now
+		h := &loopHarness{harness: base, changes: make(chan struct{}, 1), events: make(chan runtime.Event, 1)}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := h.start(ctx)
+		synctest.Wait()
+		close(h.changes)
+		close(h.events)
+		synctest.Wait()
+		if n := h.count(); n != 1 {
+			t.Fatalf("%d passes after the triggers closed, want 1", n)
+		}
+		cancel()
+		synctest.Wait()
+		select {
+		case <-done:
+		default:
+			t.Fatal("the loop did not stop")
 		}
 	})
 }

@@ -4,38 +4,20 @@ import (
 	"context"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nectarhq/nectar/internal/testenv"
 )
 
-// gitEnv keeps the real git CLI away from the machine's configuration.
-var gitEnv = []string{
-	"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0",
-	"GIT_AUTHOR_NAME=nectar test", "GIT_AUTHOR_EMAIL=test@nectar.invalid",
-	"GIT_COMMITTER_NAME=nectar test", "GIT_COMMITTER_EMAIL=test@nectar.invalid",
-}
-
-func requireGit(t testing.TB) {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("the git CLI is not installed")
-	}
-}
+func requireGit(t testing.TB) { t.Helper(); testenv.RequireGit(t) }
 
 // git runs the git CLI in dir and returns its trimmed output.
 func git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), gitEnv...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return testenv.Git(t, dir, args...)
 }
 
 // repo is a work tree pushing to a bare repository, both in t.TempDir.

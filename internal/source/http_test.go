@@ -3,49 +3,21 @@ package source
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/cgi"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nectarhq/nectar/internal/testenv"
+
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
-// gitHTTPServer serves the bare repositories under root over git's smart
-// HTTP protocol on loopback, with the real git http-backend. With a token,
-// every request must carry it as the basic-auth password.
 func gitHTTPServer(t *testing.T, root, token string) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
-	requireGit(t)
-	execPath, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Skipf("git --exec-path: %v", err)
-	}
-	backend := &cgi.Handler{
-		Path:   filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend"),
-		Env:    append([]string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"}, gitEnv...),
-		Stderr: io.Discard,
-	}
-	var denied atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if token != "" {
-			if _, pw, ok := r.BasicAuth(); !ok || pw != token {
-				denied.Add(1)
-				w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
-				http.Error(w, "authentication required", http.StatusUnauthorized)
-				return
-			}
-		}
-		backend.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &denied
+	return testenv.GitHTTPServer(t, root, token)
 }
 
 func TestGitOverSmartHTTP(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nectarhq/nectar/internal/testenv"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -109,7 +110,7 @@ func serveSSH(conn net.Conn, config *ssh.ServerConfig) {
 				}
 				req.Reply(true, nil)
 				cmd := exec.Command("git", "upload-pack", strings.Trim(arg, "'"))
-				cmd.Env = append(os.Environ(), gitEnv...)
+				cmd.Env = append(os.Environ(), testenv.GitEnv...)
 				cmd.Stdin, cmd.Stdout, cmd.Stderr = ch, ch, ch.Stderr()
 				status := uint32(0)
 				if err := cmd.Run(); err != nil {

@@ -1,0 +1,187 @@
+// Package daemon runs nectar continuously: it follows a fleet source,
+// listens to the engine's container events, and runs reconcile passes
+// whenever either may have changed something. It never stops a bot on its
+// own way out: when it ends, the containers keep running as they are.
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nectarhq/nectar/internal/reconcile"
+	"github.com/nectarhq/nectar/internal/runtime"
+	"github.com/nectarhq/nectar/internal/source"
+)
+
+// Config is what the daemon runs on.
+type Config struct {
+	Source     source.Source
+	Runtime    runtime.Runtime
+	Reconciler *reconcile.Reconciler
+	// Resync is the period of full passes without any trigger.
+	Resync time.Duration
+	Log    *slog.Logger
+	// OnPass, when set, receives every pass (see reconcile.Loop.OnPass).
+	OnPass func(res *reconcile.Result, src reconcile.Source, sourceErr error)
+}
+
+// Re-subscription delays after the engine's event stream broke.
+const (
+	eventRetryMin = 500 * time.Millisecond
+	eventRetryMax = 30 * time.Second
+)
+
+// Run reconciles until ctx ends. It returns nil on a clean shutdown.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	events := make(chan runtime.Event, 1)
+	fleets := make(chan string, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { followEvents(ctx, cfg.Runtime, cfg.Log, fleets, events) })
+
+	var lastFleet string
+	loop := &reconcile.Loop{
+		Reconciler: cfg.Reconciler,
+		Snapshot: func(ctx context.Context) (reconcile.Source, func(), error) {
+			snap, err := cfg.Source.Snapshot(ctx)
+			if snap.FS == nil {
+				return reconcile.Source{}, nil, err
+			}
+			return reconcile.Source{Revision: snap.Revision, FS: snap.FS}, snap.Close, err
+		},
+		Changes: cfg.Source.Changes(ctx),
+		Events:  events,
+		Resync:  cfg.Resync,
+		OnPass: func(res *reconcile.Result, src reconcile.Source, sourceErr error) {
+			logPass(cfg.Log, res, sourceErr)
+			// The fleet's name comes from nectar.yaml, so the event
+			// subscription can only be made (or moved) after a load.
+			if res != nil && res.SourceOK && res.Fleet != lastFleet {
+				lastFleet = res.Fleet
+				select {
+				case <-fleets:
+				default:
+				}
+				fleets <- res.Fleet
+			}
+			if cfg.OnPass != nil {
+				cfg.OnPass(res, src, sourceErr)
+			}
+		},
+	}
+	cfg.Log.Info("nectar is running", "source", cfg.Source.String())
+	err := loop.Run(ctx)
+	if ctx.Err() != nil {
+		cfg.Log.Info("nectar stopped; the bots keep running")
+		return nil
+	}
+	return err
+}
+
+// followEvents keeps a subscription to the fleet's container events and
+// forwards them as triggers. Each new subscription asks for one pass, since
+// changes made before it (during the first pass, or while the engine was
+// away) were never reported. When the stream breaks (the engine restarted
+// or went away) it subscribes again with a growing delay.
+func followEvents(ctx context.Context, rt runtime.Runtime, log *slog.Logger, fleets <-chan string, out chan<- runtime.Event) {
+	var fleet string
+	select {
+	case <-ctx.Done():
+		return
+	case fleet = <-fleets:
+	}
+	delay := eventRetryMin
+	for {
+		subCtx, cancel := context.WithCancel(ctx)
+		evs, errs := rt.Events(subCtx, fleet)
+		forward(out, runtime.Event{Action: "subscribed"})
+		moved := false
+	stream:
+		for {
+			select {
+			case <-ctx.Done():
+				cancel()
+				return
+			case f := <-fleets:
+				if f != fleet {
+					fleet, moved = f, true
+					break stream
+				}
+			case ev, ok := <-evs:
+				if !ok {
+					break stream
+				}
+				delay = eventRetryMin
+				forward(out, ev)
+			}
+		}
+		cancel()
+		if moved {
+			continue
+		}
+		select {
+		case err := <-errs:
+			log.Warn("lost the engine's container events; subscribing again", "error", err, "retry_in", delay)
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, eventRetryMax)
+	}
+}
+
+// forward passes a trigger on without blocking: one pending trigger is
+// as good as many.
+func forward(out chan<- runtime.Event, ev runtime.Event) {
+	select {
+	case out <- ev:
+	default:
+	}
+}
+
+// logPass writes one line per pass, and one per action that changed
+// something or failed.
+func logPass(log *slog.Logger, res *reconcile.Result, sourceErr error) {
+	if sourceErr != nil {
+		log.Warn("the source failed; the last good revision stays applied", "error", sourceErr)
+	}
+	if res == nil {
+		return
+	}
+	switch {
+	case !res.SourceOK:
+		log.Warn("the fleet did not load; nothing was changed", "revision", res.Revision, "problems", len(res.SourceProblems))
+		for _, p := range res.SourceProblems {
+			log.Warn("problem", "at", p.String())
+		}
+	case res.EngineErr != nil:
+		log.Warn("cannot reach the engine; nothing was changed", "error", res.EngineErr)
+	default:
+		changed, failed := 0, 0
+		for _, o := range res.Outcomes {
+			if o.Kind.Mutates() {
+				changed++
+			}
+			if o.Err != nil {
+				failed++
+			}
+		}
+		level := slog.LevelDebug
+		if changed > 0 || failed > 0 {
+			level = slog.LevelInfo
+		}
+		log.Log(context.Background(), level, "pass done", "fleet", res.Fleet, "revision", res.Revision,
+			"bots", len(res.Outcomes), "changed", changed, "failed", failed, "took", res.Duration.Round(time.Millisecond))
+	}
+}
