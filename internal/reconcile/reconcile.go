@@ -49,9 +49,16 @@ type Reconciler struct {
 	opts    Options
 	records *records
 
-	pass   sync.Mutex // held for a whole pass
-	mu     sync.Mutex // guards starts
-	starts map[string]plan.Starts
+	pass      sync.Mutex // held for a whole pass
+	mu        sync.Mutex // guards starts and lastFleet
+	starts    map[string]plan.Starts
+	lastFleet string // the fleet name the last load found
+}
+
+// listed is the answer to one List call.
+type listed struct {
+	containers []runtime.Container
+	err        error
 }
 
 // New returns a Reconciler.
@@ -184,14 +191,40 @@ type wanted struct {
 // applied (the source or the engine failed).
 func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passState) {
 	res := &Result{Revision: src.Revision, Started: r.opts.Now()}
+	// Listing waits on the engine and loading works the CPU, so the list
+	// for the fleet of the last pass runs while the source loads; should
+	// the name have changed, the list is made again.
+	r.mu.Lock()
+	guess := r.lastFleet
+	r.mu.Unlock()
+	var early chan listed
+	if guess != "" {
+		early = make(chan listed, 1)
+		go func() {
+			c, err := r.opts.Runtime.List(ctx, guess)
+			early <- listed{c, err}
+		}()
+	}
 	fl := fleet.Load(src.FS, fleet.Options{Identities: r.opts.Identities})
 	res.Fleet, res.Loaded, res.SourceProblems, res.SourceOK = fl.Name, fl, fl.Problems, fl.SettingsOK()
+	var observed []runtime.Container
+	var err error
+	if early != nil {
+		l := <-early
+		observed, err = l.containers, l.err
+	}
 	if !res.SourceOK {
 		// Without nectar.yaml nectar does not even know which fleet's
-		// containers are its own, so it neither lists nor touches any.
+		// containers are its own, so it touches none (the early list,
+		// if any, only read).
 		return res, nil
 	}
-	observed, err := r.opts.Runtime.List(ctx, fl.Name)
+	r.mu.Lock()
+	r.lastFleet = fl.Name
+	r.mu.Unlock()
+	if guess != fl.Name {
+		observed, err = r.opts.Runtime.List(ctx, fl.Name)
+	}
 	if err != nil {
 		res.EngineErr = err
 		return res, nil

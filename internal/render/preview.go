@@ -28,7 +28,7 @@ func (r *Renderer) Preview(fl *fleet.Fleet, bot string) (*Preview, error) {
 		return nil, err
 	}
 	inst := r.InstanceDir(bot)
-	old := readManifest(inst)
+	old := r.manifestOf(inst)
 	pv := &Preview{Digest: p.digest.String()}
 	for _, f := range p.files {
 		pv.Files = append(pv.Files, File{Path: f.path, Digest: f.content.String()})
@@ -41,8 +41,8 @@ func (r *Renderer) Preview(fl *fleet.Fleet, bot string) (*Preview, error) {
 			// the bot's digest already tells.
 			continue
 		}
-		have, modeOK, err := readInstanceFile(filepath.Join(inst, filepath.FromSlash(f.path)))
-		if err != nil || have == nil || !modeOK || r.diskDigest(have).String() != entry.Disk {
+		disk, modeOK, exists, err := r.diskDigestOf(filepath.Join(inst, filepath.FromSlash(f.path)))
+		if err != nil || !exists || !modeOK || disk != entry.Disk {
 			pv.Drift = append(pv.Drift, f.path)
 		}
 	}

@@ -32,6 +32,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nectarhq/nectar/internal/atomicfile"
 	"github.com/nectarhq/nectar/internal/fleet"
@@ -88,6 +89,13 @@ type Renderer struct {
 	dir     string
 	key     []byte
 	keyring *hbcrypt.Keyring
+
+	// In-memory caches for previews (see cache.go), and how old a file
+	// must be before its stat signature is trusted (racyWindow).
+	racy      time.Duration
+	disk      diskCache
+	manifests manifestCache
+	configs   configCache
 }
 
 // New opens (creating if need be) the folder of instance folders and its
@@ -110,7 +118,7 @@ func New(opts Options) (*Renderer, error) {
 	if k == nil {
 		k = hbcrypt.NewKeyring()
 	}
-	return &Renderer{dir: opts.Dir, key: key, keyring: k}, nil
+	return &Renderer{dir: opts.Dir, key: key, keyring: k, racy: racyWindow}, nil
 }
 
 // Derivations is how many keys the Renderer's Keyring has derived, each
@@ -248,7 +256,7 @@ func (r *Renderer) plan(fl *fleet.Fleet, name string) (*plan, error) {
 	}
 
 	config := clientConfig(b.ClientConfig, name)
-	canon, err := canonicalConfig(config)
+	canon, err := r.canonicalConfigOf(config)
 	if err != nil {
 		return nil, fmt.Errorf("bot %s: client_config: %w", name, err)
 	}
