@@ -10,14 +10,14 @@ EXAMPLE  := examples/quickstart
 # The example fleet ships a demo-only identity; never use it for real keys.
 DEMO_KEY := examples/demo-identity.key
 
-.PHONY: all build test unit lint fuzz bench demo demo-clean clean testbot-image
+.PHONY: all build test unit lint faults fuzz bench demo demo-clean clean testbot-image
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nectar ./cmd/nectar
 
-test: lint unit fuzz
+test: lint unit faults fuzz
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -27,6 +27,11 @@ lint:
 	$(GO) tool staticcheck ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# Faults that disturb the whole machine (restarting the Docker engine) run
+# here, alone, after every other test is done.
+faults:
+	NECTAR_FAULTS=1 $(GO) test -count=1 -run 'TestDockerdRestart' ./internal/faults
 
 # Each fuzz target runs briefly on top of its committed corpus.
 FUZZTIME ?= 10s
