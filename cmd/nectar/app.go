@@ -26,9 +26,11 @@ type app struct {
 	identity  string
 	stateDir  string
 	logFormat string
+	logLevel  slog.Level
 }
 
 func (a *app) rootCommand() *cobra.Command {
+	var logLevel string
 	root := &cobra.Command{
 		Use:   "nectar",
 		Short: "GitOps for Hummingbot fleets",
@@ -37,6 +39,9 @@ func (a *app) rootCommand() *cobra.Command {
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if a.logFormat != "text" && a.logFormat != "json" {
 				return hint.New(fmt.Sprintf("--log-format %q is not known", a.logFormat), "use text or json")
+			}
+			if err := a.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
+				return hint.New(fmt.Sprintf("--log-level %q is not known", logLevel), "use debug, info, warn or error")
 			}
 			return nil
 		},
@@ -51,6 +56,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.identity, "identity", "", "age identity file (default: $NECTAR_AGE_KEY_FILE, $NECTAR_AGE_KEY, ~/.config/nectar/age.key)")
 	pf.StringVar(&a.stateDir, "state-dir", "", "where nectar keeps rendered bot folders (default: ~/.local/state/nectar)")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	pf.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(
 		a.initCommand(),
 		a.keygenCommand(),
@@ -99,10 +105,11 @@ func (a *app) loadFleet() (*fleet.Fleet, error) {
 
 // logger writes structured logs to stderr in the chosen format.
 func (a *app) logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: a.logLevel}
 	if a.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(a.stderr, nil))
+		return slog.New(slog.NewJSONHandler(a.stderr, opts))
 	}
-	return slog.New(slog.NewTextHandler(a.stderr, nil))
+	return slog.New(slog.NewTextHandler(a.stderr, opts))
 }
 
 func (a *app) identities() (*secrets.Identities, error) {

@@ -1,0 +1,302 @@
+package leakscan
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nectarhq/nectar/internal/hbcrypt"
+	"github.com/nectarhq/nectar/internal/secrets"
+	"github.com/nectarhq/nectar/internal/testenv"
+)
+
+// runTag makes this run's markers unlike any text seen before.
+var runTag = fmt.Sprintf("%08x", uint32(time.Now().UnixNano()))
+
+// marker returns a secret value no other text could hold by chance.
+func marker(what string) string { return "LEAKMARK" + runTag + "-" + what }
+
+// world is everything the scan runs nectar on and then searches.
+type world struct {
+	t        *testing.T
+	bin      string
+	root     string // every file nectar could write lives below it
+	fleet    string
+	state    string
+	identity string
+	tmp      string // TMPDIR of every nectar process
+
+	mu      sync.Mutex
+	outputs bytes.Buffer // stdout and stderr of every nectar run
+	markers []string
+}
+
+func (w *world) secret(what string) string {
+	m := marker(what)
+	w.markers = append(w.markers, m)
+	return m
+}
+
+// nectar runs the binary with stdin and records all it printed.
+func (w *world) nectar(stdin string, args ...string) (string, int) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := w.command(ctx, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	w.record(out)
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		w.t.Fatalf("nectar %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out), code
+}
+
+func (w *world) command(ctx context.Context, args ...string) *exec.Cmd {
+	full := append([]string{"--source", w.fleet, "--state-dir", w.state, "--log-level", "debug"}, args...)
+	cmd := exec.CommandContext(ctx, w.bin, full...)
+	cmd.Env = append(os.Environ(), "NECTAR_AGE_KEY_FILE="+w.identity, "TMPDIR="+w.tmp, "HOME="+w.root)
+	return cmd
+}
+
+func (w *world) record(b []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.outputs.Write(b)
+	w.outputs.WriteByte('\n')
+}
+
+func (w *world) mustNectar(stdin string, args ...string) string {
+	w.t.Helper()
+	out, code := w.nectar(stdin, args...)
+	if code != 0 {
+		w.t.Fatalf("nectar %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+// hummingbotFolder writes a Hummingbot credentials folder (what `nectar
+// import` reads) whose password and secrets are markers.
+func (w *world) hummingbotFolder(password string) string {
+	w.t.Helper()
+	dir := filepath.Join(w.root, "hb-credentials")
+	if err := os.MkdirAll(filepath.Join(dir, "connectors"), 0o700); err != nil {
+		w.t.Fatal(err)
+	}
+	k := hbcrypt.NewKeyring()
+	salt := hbcrypt.NewSalt()
+	pv, err := k.PasswordVerification(password, salt)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	write := func(rel, text string) {
+		if err := os.WriteFile(filepath.Join(dir, rel), []byte(text), 0o600); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	write(".password_verification", pv)
+	var b strings.Builder
+	b.WriteString("connector: kucoin\n")
+	for _, f := range []string{"kucoin_api_key", "kucoin_secret_key", "kucoin_passphrase"} {
+		v, err := k.Encrypt(password, salt, []byte(w.secret("imported-"+f)))
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s: %s\n", f, v)
+	}
+	write("connectors/kucoin.yml", b.String())
+	return dir
+}
+
+// TestNoSecretLeaks gives every secret and password a unique marker, runs
+// nectar's commands (their error paths too) and the daemon with debug
+// logging, then searches everything nectar produced for any marker: its
+// output, every file it wrote (the rendered connector files hold the
+// secrets encrypted, as Hummingbot does), its temporary folder, the
+// containers' labels, arguments and logs, and the daemon's command line.
+// The one place a password may appear is CONFIG_PASSWORD in a container's
+// environment: that is how Hummingbot receives it.
+func TestNoSecretLeaks(t *testing.T) {
+	testenv.RequireDocker(t)
+	testenv.BuildTestbot(t)
+	const fleetName = "leakscan"
+	testenv.RemoveFleet(t, fleetName)
+	root := t.TempDir()
+	w := &world{t: t, bin: testenv.NectarBinary(t), root: root,
+		fleet: filepath.Join(root, "fleet"), state: filepath.Join(root, "state"),
+		identity: filepath.Join(root, "age.key"), tmp: filepath.Join(root, "tmp")}
+	os.MkdirAll(w.tmp, 0o700)
+	t.Cleanup(func() { testenv.RemoveFleet(t, fleetName) })
+
+	// A fleet made with nectar's own commands.
+	w.mustNectar("", "keygen", "-o", w.identity)
+	w.mustNectar("", "init", w.fleet)
+	settings := filepath.Join(w.fleet, "nectar.yaml")
+	data, err := os.ReadFile(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Replace(data, []byte("fleet: fleet"), []byte("fleet: "+fleetName), 1)
+	data = bytes.Replace(data, []byte("image: hummingbot/hummingbot:latest"), []byte("image: "+testenv.TestbotImage), 1)
+	data = bytes.Replace(data, []byte("network: host"), []byte("network: none"), 1)
+	if err := os.WriteFile(settings, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.mustNectar("", "account", "create", "main")
+	w.mustNectar(fmt.Sprintf("connector: binance\nsecrets:\n  binance_api_key: %s\n  binance_api_secret: %s\n",
+		w.secret("binance-key"), w.secret("binance-secret")), "cred", "add", "main", "binance")
+	w.mustNectar(fmt.Sprintf("connector: hyperliquid_perpetual\nsecrets:\n  hyperliquid_perpetual_secret_key: %s\n  hyperliquid_perpetual_address: %s\nsettings:\n  hyperliquid_perpetual_mode: arb_wallet\n",
+		w.secret("hl-secret"), w.secret("hl-address")), "cred", "add", "main", "hyperliquid_perpetual")
+	importPassword := w.secret("import-password")
+	hb := w.hummingbotFolder(importPassword)
+	w.mustNectar(importPassword+"\n", "import", hb, "--account", "imported", "--password-stdin")
+
+	// The generated password of account main is a secret as well.
+	ids, err := secrets.LoadIdentities(w.identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pwFile, err := os.ReadFile(filepath.Join(w.fleet, "accounts", "main", "password.age"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mainPassword, err := secrets.Decrypt(pwFile, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.markers = append(w.markers, strings.TrimSpace(string(mainPassword)))
+
+	botFile := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(w.fleet, "bots", name+".yml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	botFile("lk-binance", "account: main\nconnectors: [binance, hyperliquid_perpetual]\n")
+	botFile("lk-imported", "account: imported\nconnectors: [kucoin]\n")
+
+	// Every command that reads the secrets, with the daemon's log at debug.
+	w.mustNectar("", "validate")
+	w.mustNectar("", "cred", "list")
+	w.mustNectar("", "render", "--out", filepath.Join(root, "rendered"))
+	w.nectar("", "plan")
+	w.mustNectar("", "apply")
+	w.runDaemon(func() {
+		// A credential replaced while the daemon runs: a recreate.
+		w.mustNectar(fmt.Sprintf("connector: binance\nsecrets:\n  binance_api_key: %s\n  binance_api_secret: %s\n",
+			w.secret("binance-key-2"), w.secret("binance-secret-2")), "cred", "add", "main", "binance", "--replace")
+	})
+
+	// Error paths, each fed a secret.
+	w.nectar(fmt.Sprintf("connector: binance\nsecrets:\n  binance_api_key: [%s\n", w.secret("bad-yaml")), "cred", "add", "main", "binance", "--replace")
+	w.nectar(fmt.Sprintf("connector: binance\nsettings:\n  binance_api_secret: %s\nsecrets:\n  binance_api_key: %s\n", w.secret("misplaced"), w.secret("k3")), "cred", "add", "main", "binance", "--replace")
+	w.nectar(w.secret("wrong-password")+"\n", "import", hb, "--account", "again", "--password-stdin")
+	plain := filepath.Join(w.fleet, "accounts", "main", "kucoin.yml")
+	os.WriteFile(plain, []byte("connector: kucoin\nsecrets:\n  kucoin_api_key: "+w.secret("plaintext-in-fleet")+"\n"), 0o600)
+	w.nectar("", "validate")
+	w.nectar("", "plan")
+	os.Remove(plain)
+	stranger := filepath.Join(root, "stranger.key")
+	w.mustNectar("", "keygen", "-o", stranger)
+	good := w.identity
+	w.identity = stranger
+	w.nectar("", "apply")
+	w.identity = good
+
+	w.scan()
+}
+
+// runDaemon runs `nectar run` for a few seconds around during, and also
+// records its command line as the system shows it.
+func (w *world) runDaemon(during func()) {
+	w.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := w.command(ctx, "run", "--log-format", "json")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if argv, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)); err == nil {
+		w.record(argv)
+	}
+	if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", cmd.Process.Pid)); err == nil {
+		w.record(env) // nectar's own environment holds no secret either
+	}
+	during()
+	time.Sleep(3 * time.Second)
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	w.record(out.Bytes())
+	if !strings.Contains(out.String(), `"level":"DEBUG"`) {
+		w.t.Errorf("the daemon logged nothing at debug level; the scan would miss its debug lines:\n%s", out.String())
+	}
+}
+
+// scan searches everything for every marker, as is and encoded.
+func (w *world) scan() {
+	w.t.Helper()
+	var forms []string
+	for _, m := range w.markers {
+		forms = append(forms, m, hex.EncodeToString([]byte(m)), base64.StdEncoding.EncodeToString([]byte(m)))
+	}
+	check := func(where string, data []byte) {
+		for _, f := range forms {
+			if bytes.Contains(data, []byte(f)) {
+				w.t.Errorf("a secret (%.20s…) leaked into %s", f, where)
+			}
+		}
+	}
+	w.mu.Lock()
+	check("nectar's output", w.outputs.Bytes())
+	w.mu.Unlock()
+
+	filepath.WalkDir(w.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		if strings.HasPrefix(p, filepath.Join(w.root, "hb-credentials")) {
+			return nil // the test's own input
+		}
+		data, err := os.ReadFile(p)
+		if err == nil {
+			check(p, data)
+		}
+		return nil
+	})
+
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=nectar.fleet=leakscan").Output()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ids := strings.Fields(string(out))
+	if len(ids) == 0 {
+		w.t.Fatal("no container to inspect")
+	}
+	for _, id := range ids {
+		for _, format := range []string{"{{json .Config.Labels}}", "{{json .Args}}", "{{json .Config.Cmd}}", "{{json .Config.Entrypoint}}", "{{json .HostConfig.Binds}}", "{{.Name}}"} {
+			v, err := exec.Command("docker", "inspect", "--format", format, id).Output()
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			check("container "+id+" "+format, v)
+		}
+		logs, _ := exec.Command("docker", "logs", id).CombinedOutput()
+		check("container "+id+" logs", logs)
+	}
+}
