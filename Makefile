@@ -10,7 +10,7 @@ EXAMPLE  := examples/quickstart
 # The example fleet ships a demo-only identity; never use it for real keys.
 DEMO_KEY := examples/demo-identity.key
 
-.PHONY: all build test unit lint faults fuzz bench demo demo-clean clean testbot-image
+.PHONY: all build test unit lint faults fuzz bench bench-all demo demo-clean clean testbot-image
 
 all: build
 
@@ -38,7 +38,12 @@ FUZZTIME ?= 10s
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
-bench:
+# One table of the figures that matter (bench/LATEST.md); bench-all runs
+# every Go benchmark of the module briefly.
+bench: testbot-image
+	$(GO) run ./cmd/nectar-bench
+
+bench-all:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
 # The demo keeps its state (rendered bot folders) under bin/demo-state.

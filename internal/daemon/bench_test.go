@@ -3,9 +3,12 @@ package daemon
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -137,4 +140,65 @@ func percentile(ds []time.Duration, p int) float64 {
 	i := (len(s)*p + 99) / 100
 	i = max(min(i, len(s)), 1)
 	return float64(s[i-1].Microseconds()) / 1000
+}
+
+// BenchmarkRunRSS100 runs the nectar binary as a daemon over 100 test bots
+// on the real engine and reports its resident memory once they all run
+// (rss-MiB, after a few idle passes) and its peak (peak-rss-MiB, from
+// /proc's VmHWM, which includes the first pass that created them all).
+func BenchmarkRunRSS100(b *testing.B) {
+	const bots = 100
+	testenv.RequireDocker(b)
+	testenv.BuildTestbot(b)
+	const fleetName = "bench-rss"
+	testenv.RemoveFleet(b, fleetName)
+	dir := testenv.CopyExample(b, fleetName, "br-")
+	os.RemoveAll(filepath.Join(dir, "bots"))
+	os.MkdirAll(filepath.Join(dir, "bots"), 0o755)
+	for i := range bots {
+		body := "account: master_account\nconnectors: [binance]\nscript_config: conf_pmm_btc.yml\nheadless: true\nnetwork: none\n"
+		if err := os.WriteFile(filepath.Join(dir, "bots", fmt.Sprintf("br-%03d.yml", i)), []byte(body), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	state := b.TempDir()
+	b.Cleanup(func() { testenv.RemoveFleet(b, fleetName) })
+	var rss, peak float64
+	for b.Loop() {
+		cmd := exec.Command(testenv.NectarBinary(b), "--source", dir, "--state-dir", state, "run", "--resync", "2s")
+		cmd.Env = append(os.Environ(), "NECTAR_AGE_KEY_FILE="+testenv.DemoIdentity())
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		deadline := time.Now().Add(3 * time.Minute)
+		for time.Now().Before(deadline) {
+			out, _ := exec.Command("docker", "ps", "-q", "--filter", "label=nectar.fleet="+fleetName).Output()
+			if len(strings.Fields(string(out))) == bots {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		time.Sleep(5 * time.Second) // a few idle passes
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rss, peak = procKiB(status, "VmRSS:")/1024, procKiB(status, "VmHWM:")/1024
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}
+	b.ReportMetric(rss, "rss-MiB")
+	b.ReportMetric(peak, "peak-rss-MiB")
+}
+
+// procKiB reads a "Name:   123 kB" line of /proc/<pid>/status.
+func procKiB(status []byte, name string) float64 {
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, name); ok {
+			var kib float64
+			fmt.Sscanf(strings.TrimSpace(rest), "%f", &kib)
+			return kib
+		}
+	}
+	return 0
 }
