@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/nectarhq/nectar/internal/secrets"
 )
@@ -102,6 +103,32 @@ func FuzzCredential(f *testing.F) {
 		if cred == nil {
 			// Also parse the fuzzed text alone.
 			ParseCredential("acct", "binance", data)
+		}
+	})
+}
+
+// FuzzSettings feeds arbitrary nectar.yaml files to the loader: it must
+// never panic, and a file that fails must leave the fleet not OK with at
+// least one problem naming nectar.yaml.
+func FuzzSettings(f *testing.F) {
+	if data, err := os.ReadFile(filepath.Join(exampleDir, "nectar.yaml")); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("fleet: t\nrecipients: []\n"))
+	f.Add([]byte("fleet: t\nrecipients: [x]\ndefaults: {image: x, env: {CONFIG_PASSWORD: y}}\n"))
+	f.Add([]byte("fleet: &a t\nprune: *a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fsys := fstestFleet(map[string][]byte{"bots/a.yml": []byte("account: master\n")})
+		fsys.(fstest.MapFS)["nectar.yaml"] = &fstest.MapFile{Data: data}
+		fl := Load(fsys, Options{})
+		if !fl.SettingsOK() {
+			named := false
+			for _, p := range fl.Problems {
+				named = named || p.File == "nectar.yaml"
+			}
+			if !named {
+				t.Fatalf("settings failed without a problem in nectar.yaml: %v", fl.Problems)
+			}
 		}
 	})
 }

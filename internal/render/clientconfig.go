@@ -85,13 +85,18 @@ func canonicalConfig(m map[string]any) ([]byte, error) {
 func overlayClientConfig(existing []byte, want map[string]any, dropped [][]string) (out []byte, changed bool, err error) {
 	var doc yaml.Node
 	root := (*yaml.Node)(nil)
-	if existing != nil && yaml.Unmarshal(existing, &doc) == nil &&
+	var asMap map[string]any
+	// The node form keeps comments and order; the map form is how the
+	// file is read in the end, and refuses what a node tolerates, such as
+	// a key given twice.
+	if existing != nil && yaml.Unmarshal(existing, &doc) == nil && yaml.Unmarshal(existing, &asMap) == nil &&
 		doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
 		root = doc.Content[0]
 	}
 	if root == nil {
-		// No file, an empty one, or one that is not a mapping: start over.
-		// Hummingbot fills in its defaults on the next start.
+		// No file, an empty one, one that is not a mapping, or one that
+		// cannot be read as one: start over. Hummingbot fills in its
+		// defaults on the next start.
 		n, err := blockNode(want)
 		if err != nil {
 			return nil, false, err
