@@ -29,7 +29,7 @@ func FuzzReadConnectorFile(f *testing.F) {
 		}
 		fsys := fstest.MapFS{
 			".password_verification": {Data: verification},
-			"connectors/binance.yml":  {Data: data},
+			"connectors/binance.yml": {Data: data},
 		}
 		_, err := Read(fsys, "acct", password, hbcrypt.NewKeyring())
 		if err != nil {
