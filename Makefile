@@ -1,5 +1,5 @@
 # nectar — GitOps for Hummingbot fleets.
-#   make demo   build nectar and run it on the bundled example fleet
+#   make demo   build nectar and the test bot image, then run the daemon on the example fleet
 #   make test   lint, then every test (Docker tests need a running engine)
 
 GO       ?= go
@@ -46,13 +46,15 @@ bench: testbot-image
 bench-all:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
-# The demo keeps its state (rendered bot folders) under bin/demo-state.
+# The demo keeps its state (rendered bot folders) under bin/demo-state. It
+# validates and plans the example, then runs the daemon in the foreground:
+# edit examples/quickstart and watch it act; Ctrl-C stops nectar and leaves
+# the bots running (make demo-clean removes them).
 DEMO_STATE := $(BIN)/demo-state
 demo: build testbot-image
 	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) validate
 	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) --state-dir $(DEMO_STATE) plan
-	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) --state-dir $(DEMO_STATE) apply
-	docker ps --filter label=nectar.fleet=quickstart --format 'table {{.Names}}\t{{.Status}}\t{{.Image}}'
+	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) --state-dir $(DEMO_STATE) run
 
 demo-clean:
 	-docker rm -f $$(docker ps -aq --filter label=nectar.fleet=quickstart) 2>/dev/null
