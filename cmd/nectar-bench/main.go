@@ -23,7 +23,6 @@ import (
 // metrics.
 type row struct {
 	what   string
-	pkg    string
 	bench  string // the benchmark's full name, without the -N suffix
 	format func(m metrics) string
 	target string

@@ -33,6 +33,18 @@ const (
 	eventRetryMax = 30 * time.Second
 )
 
+// eventSettle is how long the engine's events must be quiet before they
+// ask for a pass. The engine reports a container's "die" before every API
+// answer shows it exited, so a pass run at once could still see it
+// running, and with the event used up nothing would look again. It also
+// folds the bursts of events nectar's own actions cause into one pass.
+// A steady stream of events (a bot crash-looping under a restart policy)
+// still asks for a pass at least every eventSettleMax.
+const (
+	eventSettle    = 250 * time.Millisecond
+	eventSettleMax = time.Second
+)
+
 // Run reconciles until ctx ends. It returns nil on a clean shutdown.
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Log == nil {
@@ -99,6 +111,11 @@ func followEvents(ctx context.Context, rt runtime.Runtime, log *slog.Logger, fle
 	case fleet = <-fleets:
 	}
 	delay := eventRetryMin
+	settle := time.NewTimer(time.Hour)
+	settle.Stop()
+	defer settle.Stop()
+	var last runtime.Event
+	var burst time.Time // when the events waiting to settle began; zero when none wait
 	for {
 		subCtx, cancel := context.WithCancel(ctx)
 		evs, errs := rt.Events(subCtx, fleet)
@@ -120,7 +137,15 @@ func followEvents(ctx context.Context, rt runtime.Runtime, log *slog.Logger, fle
 					break stream
 				}
 				delay = eventRetryMin
-				forward(out, ev)
+				last = ev
+				now := time.Now()
+				if burst.IsZero() {
+					burst = now
+				}
+				settle.Reset(max(min(eventSettle, burst.Add(eventSettleMax).Sub(now)), 0))
+			case <-settle.C:
+				burst = time.Time{}
+				forward(out, last)
 			}
 		}
 		cancel()

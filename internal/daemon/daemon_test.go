@@ -98,6 +98,29 @@ func TestDaemonFollowsAFolder(t *testing.T) {
 		d.waitPass("dm-pmm-btc was created again", waitLong, func(res *reconcile.Result) bool { return acted(res, "dm-pmm-btc", plan.Create) })
 	})
 
+	t.Run("a container killed by hand runs again within seconds", func(t *testing.T) {
+		d.converged(waitLong)
+		c := d.containers()["dm-xemm-eth"]
+		if out, err := exec.Command("docker", "kill", c.ID).CombinedOutput(); err != nil {
+			t.Fatalf("docker kill: %v\n%s", err, out)
+		}
+		// The engine's restart policy or nectar's start (through the
+		// die event), whichever is first: either way it runs again, in
+		// the same container.
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			if now := d.containers()["dm-xemm-eth"]; now.Running() && now.ID == c.ID {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		var last *reconcile.Result
+		for len(d.passes) > 0 {
+			last = <-d.passes
+		}
+		t.Fatalf("dm-xemm-eth is not running 15s after docker kill: %+v\nlast pass:\n%s", d.containers()["dm-xemm-eth"], describe(last))
+	})
+
 	t.Run("stopping the daemon leaves the bots running", func(t *testing.T) {
 		d.converged(waitLong)
 		before := d.containers()
