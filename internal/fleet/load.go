@@ -53,6 +53,7 @@ type loader struct {
 	accountDirs []string            // accounts/<name>, valid names only
 	accountFile map[string][]string // account → credential connector names found
 	botFiles    []string            // bots/<bot>.yml with valid names
+	unreadable  map[string]bool     // bot and credential files claimed by place, rejected before reading
 	regular     map[string]bool     // every regular file (after symlink checks)
 }
 
@@ -206,6 +207,7 @@ func (l *loader) checkEnv(file string, root *yaml.Node, path []string, env map[s
 func (l *loader) walk(f *Fleet) {
 	l.accountFile = map[string][]string{}
 	l.regular = map[string]bool{}
+	l.unreadable = map[string]bool{}
 	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			l.ps.add(p, 0, 0, "", "cannot read: %v", err)
@@ -228,16 +230,19 @@ func (l *loader) walk(f *Fleet) {
 		if d.Type()&fs.ModeSymlink != 0 {
 			isDir, ok := l.checkSymlink(p)
 			if !ok {
+				l.claim(p)
 				return nil
 			}
 			if isDir {
 				l.ps.add(p, 0, 0, "replace the link with the folder itself", "symlinked folders are not followed")
+				l.claim(p)
 				return nil
 			}
 		} else if d.IsDir() {
 			return l.checkDir(p)
 		} else if !d.Type().IsRegular() {
 			l.ps.add(p, 0, 0, "", "not a regular file")
+			l.claim(p)
 			return nil
 		}
 		l.checkFile(f, p)
@@ -320,6 +325,7 @@ func (l *loader) checkFile(f *Fleet, p string) {
 	}
 	if info.Size() > MaxFileSize {
 		l.readProblem(p, errTooLarge)
+		l.claim(p)
 		return
 	}
 	parts := strings.Split(p, "/")
@@ -378,6 +384,27 @@ func (l *loader) checkFile(f *Fleet, p string) {
 	l.regular[p] = true
 }
 
+// claim notes a file rejected before it could be read (too large, a bad
+// symlink, not a regular file) whose place says what it is. A bot file is
+// still listed, so the bot is reported Stalled instead of looking deleted
+// (and pruned); a credential still counts as the account's, so a bot using
+// it is Stalled instead of being recreated without that connector.
+func (l *loader) claim(p string) {
+	parts := strings.Split(p, "/")
+	switch {
+	case len(parts) == 2 && parts[0] == BotsDir:
+		if name, ok := strings.CutSuffix(parts[1], BotSuffix); ok && ValidName(name) {
+			l.botFiles = append(l.botFiles, p)
+			l.unreadable[p] = true
+		}
+	case len(parts) == 3 && parts[0] == AccountsDir && ValidName(parts[1]):
+		if name, ok := strings.CutSuffix(parts[2], CredentialSuffix); ok && ValidName(name) {
+			l.accountFile[parts[1]] = append(l.accountFile[parts[1]], name)
+			l.unreadable[p] = true
+		}
+	}
+}
+
 func (l *loader) loadAccounts(f *Fleet) {
 	for _, dir := range l.accountDirs {
 		name := path.Base(dir)
@@ -395,6 +422,9 @@ func (l *loader) loadAccounts(f *Fleet) {
 			continue
 		}
 		for _, c := range a.Connectors {
+			if l.unreadable[credentialPath(name, c)] {
+				continue // its problem is already reported
+			}
 			if cred := l.loadCredential(name, c); cred != nil {
 				a.Credentials[c] = cred
 			}
@@ -595,7 +625,9 @@ func (l *loader) loadBots(f *Fleet) {
 		// reported Stalled and never mistaken for a deleted bot.
 		b := &Bot{Name: name, File: file}
 		f.Bots[name] = b
-		l.loadBot(f, b)
+		if !l.unreadable[file] {
+			l.loadBot(f, b)
+		}
 	}
 	// A bot whose name is not a valid name (say Alpha.yml) is not loaded,
 	// but another bot that differs from it only in case should still hear
