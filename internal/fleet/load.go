@@ -38,6 +38,7 @@ func Load(fsys fs.FS, opts Options) *Fleet {
 	}
 	l.loadSettings(f)
 	l.walk(f)
+	l.checkSharedSecrets(f)
 	l.loadAccounts(f)
 	l.loadBots(f)
 	f.Problems = l.ps.list
