@@ -53,6 +53,7 @@ var suites = map[string]suite{
 	"noop":   {"./internal/reconcile", "NoOpPass", "30x"},
 	"render": {"./internal/render", "RenderFleet", "1x"},
 	"rss":    {"./internal/daemon", "RunRSS100", "1x"},
+	"status": {"./internal/status", "SteadyLoad", "1x"},
 }
 
 var rows = []struct {
@@ -75,10 +76,14 @@ var rows = []struct {
 	{"rss", row{what: "nectar's memory managing 100 running bots", bench: "BenchmarkRunRSS100", format: func(m metrics) string {
 		return fmt.Sprintf("RSS %.1f MiB (peak %.1f MiB)", m["rss-MiB"], m["peak-rss-MiB"])
 	}}},
+	{"status", row{what: "status page under 500 requests/s on loopback while passes run (100 bots)", bench: "BenchmarkSteadyLoad", format: func(m metrics) string {
+		return fmt.Sprintf("`/` p50 %s, p99 %s; `/api/v1/status` p50 %s, p99 %s; %.0f req/s held",
+			ms(m["page-p50-ms"]), ms(m["page-p99-ms"]), ms(m["api-p50-ms"]), ms(m["api-p99-ms"]), m["req/s"])
+	}}},
 }
 
 func main() {
-	only := flag.String("only", "", "run only these suites (comma-separated: change, noop, render, rss)")
+	only := flag.String("only", "", "run only these suites (comma-separated: change, noop, render, rss, status)")
 	outDir := flag.String("out", "bench", "folder for the dated table and LATEST.md")
 	flag.Parse()
 	want := map[string]bool{}
@@ -88,7 +93,7 @@ func main() {
 		}
 	}
 	results := map[string]metrics{}
-	for _, name := range []string{"change", "noop", "render", "rss"} {
+	for _, name := range []string{"change", "noop", "render", "rss", "status"} {
 		if len(want) > 0 && !want[name] {
 			continue
 		}

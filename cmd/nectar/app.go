@@ -65,7 +65,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.rekeyCommand(),
 		a.validateCommand(),
 		a.renderCommand(), a.importCommand(),
-		a.planCommand(), a.applyCommand(), a.runCommand(),
+		a.planCommand(), a.applyCommand(), a.runCommand(), a.statusCommand(),
 		a.versionCommand(),
 	)
 	return root

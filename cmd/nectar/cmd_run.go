@@ -2,16 +2,27 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nectarhq/nectar/internal/daemon"
+	"github.com/nectarhq/nectar/internal/hint"
 	"github.com/nectarhq/nectar/internal/source"
+	"github.com/nectarhq/nectar/internal/status"
 )
+
+// EnvStatusToken holds the status page's token; a token is a secret, so
+// it never comes as an argument (--status-token-file names a file).
+const EnvStatusToken = "NECTAR_STATUS_TOKEN"
 
 // runFlags are the daemon's own settings.
 type runFlags struct {
@@ -21,6 +32,8 @@ type runFlags struct {
 	sshKey       string
 	knownHosts   string
 	forcePolling bool
+	listen       string
+	tokenFile    string
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -47,6 +60,8 @@ func (a *app) runCommand() *cobra.Command {
 	fl.StringVar(&f.sshKey, "ssh-key", "", "SSH private key file for a git source (default: $NECTAR_GIT_SSH_KEY, then the SSH agent)")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for a git source over SSH (default: $NECTAR_GIT_KNOWN_HOSTS, ~/.ssh/known_hosts)")
 	fl.BoolVar(&f.forcePolling, "poll-folder", false, "poll a folder source instead of using file events (network file systems)")
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8090", "address of the read-only status page (empty: none)")
+	fl.StringVar(&f.tokenFile, "status-token-file", "", "file holding the token every status request must carry (default: $"+EnvStatusToken+")")
 	return cmd
 }
 
@@ -62,16 +77,77 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	token, err := statusToken(f.tokenFile)
+	if err != nil {
+		return err
+	}
 	e, err := a.engine(ctx, f.allowEmpty)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	store := status.NewStore(status.StoreOptions{Source: src.String(), Files: e.rd.Files, Derivations: e.rd.Derivations})
+	if f.listen != "" {
+		stop, err := a.serveStatus(ctx, f.listen, token, status.NewHandler(store, status.HandlerOptions{Token: token, Version: version, Log: log}))
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return daemon.Run(ctx, daemon.Config{
 		Source:     src,
 		Runtime:    e.rt,
 		Reconciler: e.r,
 		Resync:     f.resync,
 		Log:        log,
+		OnPass:     store.RecordPass,
 	})
+}
+
+// statusToken reads the status page's token from the file, or else from
+// the environment. Empty means no token.
+func statusToken(file string) (string, error) {
+	if file == "" {
+		return strings.TrimSpace(os.Getenv(EnvStatusToken)), nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", hint.Wrap(fmt.Errorf("cannot read the status token: %w", err), "--status-token-file names a file holding the token on one line")
+	}
+	token := strings.TrimSpace(string(data))
+	if token == "" {
+		return "", hint.New(fmt.Sprintf("the status token file %s is empty", file), "put a long random token in it, e.g. `openssl rand -hex 32 > "+file+"`")
+	}
+	return token, nil
+}
+
+// serveStatus listens on addr (so a taken port fails at start, not later)
+// and serves h until ctx ends or the returned stop is called.
+func (a *app) serveStatus(ctx context.Context, addr, token string, h http.Handler) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, hint.Wrap(fmt.Errorf("cannot serve the status page on %s: %w", addr, err), "pick another address with --listen, or --listen '' for none")
+	}
+	log := a.logger()
+	if w := status.ExposureWarning(addr, token); w != "" {
+		for line := range strings.SplitSeq(w, "\n") {
+			if h, ok := strings.CutPrefix(line, "hint: "); ok {
+				fmt.Fprintf(a.stderr, "nectar: hint: %s\n", h)
+			} else {
+				warnf(a.stderr, "%s", line)
+			}
+		}
+	}
+	srv := status.NewServer(addr, h)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("the status page stopped", "error", err)
+		}
+	}()
+	log.Info("status page", "url", "http://"+ln.Addr().String())
+	return func() {
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+	}, nil
 }

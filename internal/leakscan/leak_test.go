@@ -6,10 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -225,13 +228,14 @@ func (w *world) runDaemon(during func()) {
 	w.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := w.command(ctx, "run", "--log-format", "json")
-	var out bytes.Buffer
+	cmd := w.command(ctx, "run", "--log-format", "json", "--listen", "127.0.0.1:0")
+	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second)
+	w.readStatusPages(out.String())
 	if argv, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)); err == nil {
 		w.record(argv)
 	}
@@ -240,9 +244,10 @@ func (w *world) runDaemon(during func()) {
 	}
 	during()
 	time.Sleep(3 * time.Second)
+	w.readStatusPages(out.String())
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
-	w.record(out.Bytes())
+	w.record([]byte(out.String()))
 	if !strings.Contains(out.String(), `"level":"DEBUG"`) {
 		w.t.Errorf("the daemon logged nothing at debug level; the scan would miss its debug lines:\n%s", out.String())
 	}
@@ -298,5 +303,55 @@ func (w *world) scan() {
 		}
 		logs, _ := exec.Command("docker", "logs", id).CombinedOutput()
 		check("container "+id+" logs", logs)
+	}
+}
+
+// syncBuffer collects a child's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var statusURL = regexp.MustCompile(`"url":"(http://127\.0\.0\.1:\d+)"`)
+
+// readStatusPages fetches every page, API and metrics endpoint of the
+// running daemon (its address is in its log) and records the bodies.
+func (w *world) readStatusPages(log string) {
+	w.t.Helper()
+	m := statusURL.FindStringSubmatch(log)
+	if m == nil {
+		w.t.Fatalf("the daemon did not log its status page address:\n%s", log)
+	}
+	base := m[1]
+	paths := []string{"/", "/accounts", "/files", "/files/scripts", "/files/conf/scripts", "/files/accounts/main/password.age",
+		"/files/../accounts/main/binance.yml.age", "/api/v1/status", "/metrics", "/healthz", "/readyz", "/events?once=1"}
+	for _, bot := range []string{"lk-binance", "lk-imported"} {
+		paths = append(paths, "/bots/"+bot, "/api/v1/bots/"+bot)
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	for _, p := range paths {
+		resp, err := client.Get(base + p)
+		if err != nil {
+			w.t.Errorf("GET %s: %v", p, err)
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20)) // /events streams: cut by the timeout
+		resp.Body.Close()
+		if strings.HasPrefix(p, "/api/v1/") && (resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("lk-"))) {
+			w.t.Errorf("GET %s: %s, and the body names no bot: the scan would look at nothing", p, resp.Status)
+		}
+		w.record(body)
 	}
 }

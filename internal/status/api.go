@@ -1,0 +1,59 @@
+package status
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// apiStatus serves the fleet's snapshot (see API.md).
+func (h *handler) apiStatus(w http.ResponseWriter, r *http.Request) {
+	snap := h.store.current()
+	h.serveJSON(w, r, snap, func() any {
+		st := snap.status
+		st.GeneratedAt = h.now()
+		return st
+	})
+}
+
+// apiBot serves one bot with its history and rendered files.
+func (h *handler) apiBot(w http.ResponseWriter, r *http.Request, name string) {
+	snap := h.store.current()
+	b, ok := snap.bots[name]
+	if !ok {
+		jsonError(w, http.StatusNotFound, "no bot named "+strconv.Quote(name)+" in the fleet")
+		return
+	}
+	h.serveJSON(w, r, snap, func() any { return b })
+}
+
+// serveJSON encodes the value whole before writing, so a failure is a
+// clean 500 rather than half a document, and caches it like a page.
+func (h *handler) serveJSON(w http.ResponseWriter, r *http.Request, snap *snapshot, value func() any) {
+	const ctype = "application/json"
+	now := h.now()
+	key := "json " + r.URL.Path
+	if body, ok := h.cache.get(snap.version, now, key); ok {
+		writeBody(w, http.StatusOK, ctype, body)
+		return
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(value()); err != nil {
+		h.log.Error("cannot encode the status as JSON", "error", err)
+		jsonError(w, http.StatusInternalServerError, "cannot encode the status; see the daemon's log")
+		return
+	}
+	h.cache.put(snap.version, now, key, buf.Bytes())
+	writeBody(w, http.StatusOK, ctype, buf.Bytes())
+}
+
+// jsonError writes {"error": msg}.
+func jsonError(w http.ResponseWriter, code int, msg string) {
+	body, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{msg})
+	writeBody(w, code, "application/json", append(body, '\n'))
+}

@@ -1,0 +1,103 @@
+package status
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// pageData is what every page template receives.
+type pageData struct {
+	Title string
+	// Nav names the navigation entry to mark as the current page.
+	Nav string
+	// Version is nectar's; Snapshot the Store's, which the script compares
+	// with each event's to skip refreshes it does not need.
+	Version  string
+	Snapshot uint64
+	Now      time.Time
+	Status   *Status
+	Bot      *BotStatus
+	Files    *sharedFiles
+	File     *sharedFile
+	// Missing is the path a 404 page could not find.
+	Missing string
+}
+
+func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
+	h.page(w, r, h.store.current(), http.StatusOK, "overview", pageData{Title: "Overview", Nav: "overview"})
+}
+
+func (h *handler) bot(w http.ResponseWriter, r *http.Request, name string) {
+	snap := h.store.current()
+	b, ok := snap.bots[name]
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	h.page(w, r, snap, http.StatusOK, "bot", pageData{Title: "Bot " + name, Nav: "overview", Bot: b})
+}
+
+func (h *handler) accounts(w http.ResponseWriter, r *http.Request) {
+	h.page(w, r, h.store.current(), http.StatusOK, "accounts", pageData{Title: "Accounts", Nav: "accounts"})
+}
+
+func (h *handler) fileList(w http.ResponseWriter, r *http.Request) {
+	snap := h.store.current()
+	h.page(w, r, snap, http.StatusOK, "files", pageData{Title: "Files", Nav: "files", Files: snap.files})
+}
+
+// file shows one shared file of the applied revision. Only the in-memory
+// copy is consulted, so no path can reach anything else.
+func (h *handler) file(w http.ResponseWriter, r *http.Request, p string) {
+	snap := h.store.current()
+	f, ok := snap.files.lookup(p)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	h.page(w, r, snap, http.StatusOK, "file", pageData{Title: p, Nav: "files", Files: snap.files, File: &f})
+}
+
+// page renders a page of snap whole before writing, so a template failure
+// is a clean 500 rather than half a page. Successful pages are cached for
+// the snapshot and the second.
+func (h *handler) page(w http.ResponseWriter, r *http.Request, snap *snapshot, code int, name string, data pageData) {
+	const ctype = "text/html; charset=utf-8"
+	now := h.now()
+	key := "html " + r.URL.Path
+	if code == http.StatusOK {
+		if body, ok := h.cache.get(snap.version, now, key); ok {
+			writeBody(w, code, ctype, body)
+			return
+		}
+	}
+	data.Version = h.opts.Version
+	data.Snapshot = snap.version
+	data.Now = now
+	data.Status = &snap.status
+	var buf bytes.Buffer
+	if err := pages[name].ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		h.log.Error("cannot render the status page", "page", name, "error", err)
+		plainError(w, http.StatusInternalServerError, "cannot render this page; see the daemon's log")
+		return
+	}
+	if code == http.StatusOK {
+		h.cache.put(snap.version, now, key, buf.Bytes())
+	}
+	writeBody(w, code, ctype, buf.Bytes())
+}
+
+// now is the handler's clock at the pages' finest unit, the second, so
+// answers made within one second are the same bytes.
+func (h *handler) now() time.Time {
+	return h.store.opts.Now().Truncate(time.Second)
+}
+
+func writeBody(w http.ResponseWriter, code int, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}

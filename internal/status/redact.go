@@ -1,0 +1,23 @@
+package status
+
+import "regexp"
+
+// userinfo matches the credentials part of a URL ("https://user:token@",
+// "tcp://token@"). nectar takes git tokens from the environment, never
+// from the source URL, but a user may still write one there, and git and
+// Docker errors quote URLs as given.
+var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
+
+// redact removes URL credentials from text shown on the page. It is a last
+// line of defence: the values the Store records hold no secret by design.
+func redact(s string) string {
+	return userinfo.ReplaceAllString(s, "${1}[redacted]@")
+}
+
+// errText is err's message with URL credentials removed; "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return redact(err.Error())
+}

@@ -1,0 +1,87 @@
+package status
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ServerOptions are the status server's limits. Slow or stuck clients
+// cannot hold the daemon's sockets: headers must arrive quickly, requests
+// and responses are bounded, idle connections close. Event streams move
+// their own deadlines along, so WriteTimeout never cuts them.
+type ServerOptions struct {
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+}
+
+// DefaultServerOptions suit a status page on a private network.
+func DefaultServerOptions() ServerOptions {
+	return ServerOptions{
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// NewServer returns an http.Server for the status page on addr with
+// DefaultServerOptions.
+func NewServer(addr string, h http.Handler) *http.Server {
+	return DefaultServerOptions().Server(addr, h)
+}
+
+// Server returns an http.Server for the status page on addr. Shutdown ends
+// open event streams too: without that, Shutdown would wait on them until
+// its context ran out, since a stream is never idle.
+func (o ServerOptions) Server(addr string, h http.Handler) *http.Server {
+	base, cancel := context.WithCancel(context.Background())
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: o.ReadHeaderTimeout,
+		ReadTimeout:       o.ReadTimeout,
+		WriteTimeout:      o.WriteTimeout,
+		IdleTimeout:       o.IdleTimeout,
+		MaxHeaderBytes:    o.MaxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
+	srv.RegisterOnShutdown(cancel)
+	return srv
+}
+
+// ExposureWarning returns a warning when the status page would listen
+// beyond this machine without a token, and "" otherwise. Its last line is
+// a "hint: ..." for the CLI to print as such. The page shows
+// no secret, but bot names, accounts, images and revisions still tell a
+// stranger what runs here and with which exchanges.
+func ExposureWarning(addr, token string) string {
+	if token != "" || isLoopback(addr) {
+		return ""
+	}
+	return "the status page on " + addr + " can be reached from other machines and has no token: " +
+		"anyone who can connect sees the fleet's bots, accounts and connectors\n" +
+		"hint: listen on 127.0.0.1 (the default), or set a token"
+}
+
+// isLoopback reports whether addr ("host:port") only accepts connections
+// from this machine. An empty host listens everywhere; a host name other
+// than localhost is not resolved, so it counts as reachable.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,242 @@
+package status
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nectarhq/nectar/internal/render"
+)
+
+// DefaultHistory is how many history entries a Store keeps per bot.
+const DefaultHistory = 50
+
+// StoreOptions configure a Store.
+type StoreOptions struct {
+	// Source is the display name of the fleet source (a folder or a git
+	// URL). Credentials in a URL are removed before it is shown.
+	Source string
+	// Files lists what was last rendered for a bot (the Renderer's Files);
+	// nil shows no files.
+	Files func(bot string) []render.FileRecord
+	// Derivations counts the password key derivations made so far (the
+	// Renderer's Derivations); nil leaves the metric out.
+	Derivations func() uint64
+	// Now is the clock; tests replace it. Default time.Now.
+	Now func() time.Time
+	// History is how many actions are kept per bot; default DefaultHistory.
+	History int
+}
+
+// Store is the record of what the daemon knows, fed by the reconcile loop
+// and read by the web handler. Recording a pass builds a new immutable
+// snapshot, so readers never wait for a pass and never see half of one.
+type Store struct {
+	opts    StoreOptions
+	metrics *metrics
+
+	mu   sync.Mutex // held while a pass is recorded
+	st   state
+	subs map[chan struct{}]struct{}
+
+	snap atomic.Pointer[snapshot]
+}
+
+// state is what the Store has learnt so far. Slices in it are replaced,
+// never changed in place, so snapshots share them safely.
+type state struct {
+	version   uint64
+	fleet     string
+	ready     bool
+	applied   Revision
+	attempted Revision
+	sourceOK  bool
+	sourceErr string
+	engine    Engine
+	lastPass  *Pass
+	passes    uint64
+	problems  []Problem
+	bots      map[string]*botState
+	accounts  []Account
+	files     *sharedFiles
+}
+
+// snapshot is one published, immutable view.
+type snapshot struct {
+	version uint64
+	// status has the bots without history and files, as /api/v1/status
+	// serves them; GeneratedAt is left for the reader to fill in.
+	status Status
+	bots   map[string]*BotStatus
+	files  *sharedFiles
+}
+
+// NewStore returns an empty Store: not ready, no bots.
+func NewStore(opts StoreOptions) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.History <= 0 {
+		opts.History = DefaultHistory
+	}
+	opts.Source = redact(opts.Source)
+	s := &Store{
+		opts:    opts,
+		metrics: newMetrics(opts.Derivations),
+		st:      state{bots: map[string]*botState{}},
+		subs:    map[chan struct{}]struct{}{},
+	}
+	s.publish()
+	return s
+}
+
+// View returns a snapshot of the whole fleet, bots without their history
+// and files. The caller owns it.
+func (s *Store) View() Status {
+	st := cloneStatus(s.snap.Load().status)
+	st.GeneratedAt = s.opts.Now()
+	return st
+}
+
+// Bot returns one bot with its history and rendered files.
+func (s *Store) Bot(name string) (BotStatus, bool) {
+	b, ok := s.snap.Load().bots[name]
+	if !ok {
+		return BotStatus{}, false
+	}
+	return cloneBot(*b), true
+}
+
+// Ready reports whether a pass has loaded the source and listed the engine.
+func (s *Store) Ready() bool { return s.snap.Load().status.Ready }
+
+// Collector returns the Store's Prometheus metrics, to register wherever
+// the daemon gathers its metrics.
+func (s *Store) Collector() prometheus.Collector { return s.metrics }
+
+// Subscribe returns a channel that receives a value after each recorded
+// pass. Signals coalesce: a slow reader gets one signal for many passes,
+// never a backlog. The channel closes when ctx ends.
+func (s *Store) Subscribe(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.subs[ch] = struct{}{}
+	s.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.subs, ch)
+		close(ch)
+	})
+	return ch
+}
+
+// notify signals every subscriber; s.mu must be held, which also keeps a
+// channel from being closed while it is signalled.
+func (s *Store) notify() {
+	for ch := range s.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// current returns the published snapshot, for readers in this package.
+func (s *Store) current() *snapshot { return s.snap.Load() }
+
+// publish builds a snapshot from the state; s.mu must be held (or the
+// Store not yet shared).
+func (s *Store) publish() {
+	st := &s.st
+	snap := &snapshot{
+		version: st.version,
+		bots:    make(map[string]*BotStatus, len(st.bots)),
+		files:   st.files,
+		status: Status{
+			Source:      s.opts.Source,
+			Fleet:       st.fleet,
+			Ready:       st.ready,
+			Applied:     st.applied,
+			Attempted:   st.attempted,
+			SourceOK:    st.sourceOK,
+			SourceError: st.sourceErr,
+			Engine:      st.engine,
+			Passes:      st.passes,
+			Problems:    orEmpty(st.problems),
+			Conditions:  map[string]int{},
+			Bots:        make([]BotStatus, 0, len(st.bots)),
+			Accounts:    orEmpty(st.accounts),
+		},
+	}
+	if st.lastPass != nil {
+		p := *st.lastPass
+		snap.status.LastPass = &p
+	}
+	for _, name := range slices.Sorted(maps.Keys(st.bots)) {
+		b := st.bots[name]
+		full := b.status
+		full.History = b.history
+		snap.bots[name] = &full
+		summary := b.status
+		summary.Files = nil
+		snap.status.Bots = append(snap.status.Bots, summary)
+		snap.status.Conditions[b.status.Condition]++
+	}
+	s.snap.Store(snap)
+}
+
+// orEmpty turns nil into an empty slice, so JSON says [] rather than null.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func cloneStatus(st Status) Status {
+	st.Problems = slices.Clone(st.Problems)
+	st.Accounts = slices.Clone(st.Accounts)
+	for i, a := range st.Accounts {
+		st.Accounts[i].Bots = slices.Clone(a.Bots)
+		st.Accounts[i].Connectors = slices.Clone(a.Connectors)
+		for j, c := range a.Connectors {
+			st.Accounts[i].Connectors[j].Bots = slices.Clone(c.Bots)
+		}
+	}
+	conds := make(map[string]int, len(st.Conditions))
+	for k, v := range st.Conditions {
+		conds[k] = v
+	}
+	st.Conditions = conds
+	if st.LastPass != nil {
+		p := *st.LastPass
+		st.LastPass = &p
+	}
+	st.Bots = slices.Clone(st.Bots)
+	for i := range st.Bots {
+		st.Bots[i] = cloneBot(st.Bots[i])
+	}
+	return st
+}
+
+func cloneBot(b BotStatus) BotStatus {
+	b.Connectors = slices.Clone(b.Connectors)
+	b.Problems = slices.Clone(b.Problems)
+	b.Files = slices.Clone(b.Files)
+	b.History = slices.Clone(b.History)
+	for i := range b.History {
+		b.History[i].Rendered = slices.Clone(b.History[i].Rendered)
+	}
+	if b.LastAction != nil {
+		a := *b.LastAction
+		a.Rendered = slices.Clone(a.Rendered)
+		b.LastAction = &a
+	}
+	return b
+}

@@ -1,0 +1,162 @@
+package status
+
+import (
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// assets holds the page's templates, stylesheet and script. Everything
+// the page needs is in the binary: no CDN, nothing fetched at run time.
+//
+//go:embed assets
+var assets embed.FS
+
+// pageNames are the templates under assets/, each filling the layout.
+var pageNames = []string{"overview", "bot", "accounts", "files", "file", "notfound"}
+
+// pages are parsed once, at start: a broken template fails every test.
+var pages = parsePages()
+
+func parsePages() map[string]*template.Template {
+	base := template.Must(template.New("layout.html").Funcs(templateFuncs).ParseFS(assets, "assets/layout.html"))
+	out := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t := template.Must(base.Clone())
+		out[name] = template.Must(t.ParseFS(assets, "assets/"+name+".html"))
+	}
+	return out
+}
+
+var templateFuncs = template.FuncMap{
+	"ago":      ago,
+	"stamp":    stamp,
+	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"ms":       formatMillis,
+	"shortID":  func(id string) string { return id[:min(12, len(id))] },
+	"shortRev": shortRevision,
+	"join":     func(s []string) string { return strings.Join(s, ", ") },
+	"size":     formatSize,
+	"dash":     dash,
+	"counts":   conditionCounts,
+	"besides":  errorBesides,
+}
+
+// errorBesides returns a bot's last error unless its last action already
+// says it, so the overview does not print the same sentence twice.
+func errorBesides(lastError string, last *Action) string {
+	if last != nil && (lastError == last.Reason || lastError == last.Error) {
+		return ""
+	}
+	return lastError
+}
+
+// conditionCount is one entry of the overview's "bots by condition" line.
+type conditionCount struct {
+	Condition string
+	Bots      int
+}
+
+// conditionCounts lists the conditions some bot is in, healthiest first.
+func conditionCounts(m map[string]int) []conditionCount {
+	var out []conditionCount
+	for _, c := range allConditions {
+		if m[c] > 0 {
+			out = append(out, conditionCount{c, m[c]})
+		}
+	}
+	return out
+}
+
+// ago says how long before now t was, in the largest whole unit.
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	suffix := " ago"
+	if d < 0 {
+		d, suffix = -d, " from now"
+	}
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + "s" + suffix
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m" + suffix
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + "h" + suffix
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))) + "d" + suffix
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func formatMillis(ms float64) string {
+	switch {
+	case ms >= 1000:
+		return strconv.FormatFloat(ms/1000, 'f', 2, 64) + " s"
+	case ms >= 10:
+		return strconv.FormatFloat(ms, 'f', 0, 64) + " ms"
+	}
+	return strconv.FormatFloat(ms, 'f', 1, 64) + " ms"
+}
+
+// shortRevision keeps a revision's ref and the first 12 hex digits of its
+// digest ("main@sha1:0123456789ab"); the page shows the whole one on hover.
+func shortRevision(rev string) string {
+	i := strings.LastIndexByte(rev, ':')
+	if i < 0 || len(rev)-i-1 <= 12 {
+		return rev
+	}
+	return rev[:i+1+12]
+}
+
+func formatSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// dash stands in for an empty value, so an empty cell reads as "nothing"
+// rather than as a rendering fault.
+func dash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// serveAsset serves the stylesheet and the script.
+func serveAsset(w http.ResponseWriter, name string) {
+	types := map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
+	ctype, ok := types[path.Ext(name)]
+	if !ok {
+		plainError(w, http.StatusNotFound, "not found")
+		return
+	}
+	data, err := fs.ReadFile(assets, "assets/"+name)
+	if err != nil {
+		plainError(w, http.StatusNotFound, "not found")
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	_, _ = w.Write(data)
+}

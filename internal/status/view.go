@@ -1,0 +1,205 @@
+package status
+
+import "time"
+
+// Status is a snapshot of everything the daemon knows about the fleet, as
+// /api/v1/status serves it. Bots here carry no history and no file list;
+// /api/v1/bots/<bot> (Store.Bot) has those.
+type Status struct {
+	// Source names where the desired state comes from (a folder or a git
+	// URL, with any credentials in it removed).
+	Source string `json:"source"`
+	// Fleet is the fleet's name from nectar.yaml.
+	Fleet string `json:"fleet"`
+	// GeneratedAt is when this snapshot was read.
+	GeneratedAt time.Time `json:"generated_at"`
+	// Ready turns true after the first pass that loaded the source and
+	// listed the engine, and stays true.
+	Ready bool `json:"ready"`
+	// Applied is the last revision nectar acted on: its source loaded and
+	// the engine answered. Attempted is the last revision it tried; the two
+	// differ while a newer revision fails to load or the engine is away.
+	Applied   Revision `json:"applied"`
+	Attempted Revision `json:"attempted"`
+	// SourceOK is false when the attempted revision's nectar.yaml, or the
+	// source as a whole, failed to load (see Problems).
+	SourceOK bool `json:"source_ok"`
+	// SourceError is the error of the last fetch of the source, if it
+	// failed (the last good revision then stays applied).
+	SourceError string `json:"source_error,omitempty"`
+	Engine      Engine `json:"engine"`
+	// LastPass is nil before the first pass.
+	LastPass *Pass `json:"last_pass,omitempty"`
+	// Passes counts the passes recorded since the daemon started.
+	Passes uint64 `json:"passes"`
+	// Problems are every problem of the attempted revision.
+	Problems []Problem `json:"problems"`
+	// Conditions counts the bots in each condition.
+	Conditions map[string]int `json:"conditions"`
+	Bots       []BotStatus    `json:"bots"`
+	Accounts   []Account      `json:"accounts"`
+}
+
+// Revision is one revision of the source and when it was recorded.
+type Revision struct {
+	Revision string    `json:"revision"`
+	At       time.Time `json:"at,omitzero"`
+}
+
+// Engine says whether the container engine (Docker) answered.
+type Engine struct {
+	Reachable bool `json:"reachable"`
+	// Error is why the last attempt to list the fleet's containers failed.
+	Error string `json:"error,omitempty"`
+	// CheckedAt is when nectar last asked the engine.
+	CheckedAt time.Time `json:"checked_at,omitzero"`
+}
+
+// Pass results, as Pass.Result and the result label of
+// nectar_passes_total say them.
+const (
+	ResultOK                = "ok"                 // nothing needed changing
+	ResultChanged           = "changed"            // actions ran and all succeeded
+	ResultFailed            = "failed"             // at least one action failed
+	ResultEngineUnreachable = "engine_unreachable" // the engine did not answer; nothing changed
+	ResultSourceError       = "source_error"       // the source did not load; nothing changed
+)
+
+// Pass summarises one reconcile pass.
+type Pass struct {
+	Revision   string    `json:"revision"`
+	Started    time.Time `json:"started"`
+	DurationMS float64   `json:"duration_ms"`
+	Result     string    `json:"result"`
+	// Actions counts the actions that change something; Errors those of
+	// them that failed; Mutations the engine calls they made.
+	Actions   int `json:"actions"`
+	Errors    int `json:"errors"`
+	Mutations int `json:"mutations"`
+}
+
+// Problem is one thing wrong with the source: where, what, and how to fix it.
+type Problem struct {
+	File string `json:"file"`
+	Line int    `json:"line,omitempty"`
+	// Column is 0 when unknown.
+	Column int `json:"column,omitempty"`
+	// Position is "file:line:column" with the unknown parts left out.
+	Position string `json:"position"`
+	Message  string `json:"message"`
+	Hint     string `json:"hint,omitempty"`
+}
+
+// Bot conditions: one word for how a bot is doing, after Flux's Ready /
+// Reconciling / Stalled.
+const (
+	ConditionReady       = "ready"       // running as the source says
+	ConditionStopped     = "stopped"     // stopped as the source says
+	ConditionProgressing = "progressing" // an action just succeeded; the next pass confirms it
+	ConditionWaiting     = "waiting"     // backing off before starting the bot again
+	ConditionFailed      = "failed"      // the last action failed; retried next pass
+	ConditionCrashLoop   = "crashloop"   // exited too often; nectar stopped starting it
+	ConditionStalled     = "stalled"     // the bot's files do not load; a person must fix them
+	ConditionHeld        = "held"        // hold: true; nectar leaves it alone
+	ConditionOrphan      = "orphan"      // removed from the source, container kept
+	ConditionUnknown     = "unknown"     // the engine has not answered yet
+)
+
+// allConditions lists every condition, healthiest first.
+var allConditions = []string{
+	ConditionReady, ConditionStopped, ConditionProgressing, ConditionWaiting, ConditionHeld,
+	ConditionOrphan, ConditionUnknown, ConditionFailed, ConditionCrashLoop, ConditionStalled,
+}
+
+// Desired and actual states besides the bot file's and the engine's own.
+const (
+	// DesiredAbsent: the bot is no longer in the source.
+	DesiredAbsent = "absent"
+	// ActualMissing: there is no container for the bot.
+	ActualMissing = "missing"
+	// ActualUnknown: the engine has not answered yet.
+	ActualUnknown = "unknown"
+)
+
+// BotStatus is one bot: what the source wants, what the engine runs, and
+// what nectar last did about it.
+type BotStatus struct {
+	Name string `json:"name"`
+	// Desired is running or stopped as the bot file says, or absent when
+	// the bot was removed from the source.
+	Desired   string `json:"desired"`
+	Held      bool   `json:"held"`
+	Condition string `json:"condition"`
+	// Actual is the container's state as last observed (running, exited,
+	// ...), missing when there is none, unknown before the engine answered.
+	Actual string `json:"actual"`
+	// Health is the container's health check (healthy, unhealthy,
+	// starting), empty when it has none.
+	Health string `json:"health,omitempty"`
+	// Uptime is how long the container has been up, in Docker's words
+	// ("5 minutes"), as of ObservedAt.
+	Uptime string `json:"uptime,omitempty"`
+	// EngineStatus is Docker's own description, e.g. "Exited (1) 2 minutes ago".
+	EngineStatus string    `json:"engine_status,omitempty"`
+	ObservedAt   time.Time `json:"observed_at,omitzero"`
+	// Restarts counts nectar's starts of the container in the crash-loop
+	// window (10 minutes).
+	Restarts int `json:"restarts"`
+	// Image is the image the source asks for; ContainerImage the one the
+	// container runs.
+	Image          string   `json:"image,omitempty"`
+	ContainerImage string   `json:"container_image,omitempty"`
+	Account        string   `json:"account,omitempty"`
+	Connectors     []string `json:"connectors"`
+	ContainerID    string   `json:"container_id,omitempty"`
+	ContainerName  string   `json:"container_name,omitempty"`
+	// LastAction is the newest history entry: what nectar last did or
+	// decided, and since when.
+	LastAction *Action `json:"last_action,omitempty"`
+	// LastError is the error of the bot's latest failed action or stall;
+	// it clears once a later pass gets the bot where the source wants it.
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// Problems are the source problems that keep this bot from being applied.
+	Problems []Problem `json:"problems,omitempty"`
+	// History is newest first and bounded. Only /api/v1/bots/<bot> has it.
+	History []Action `json:"history,omitempty"`
+	// Files are what nectar last rendered into the bot's instance folder:
+	// names and keyed digests, never contents. Only /api/v1/bots/<bot>.
+	Files []File `json:"files,omitempty"`
+}
+
+// Action is one entry of a bot's history.
+type Action struct {
+	// Kind is the plan's word: create, recreate, restart, start, stop,
+	// remove, none, wait, crashloop, held, stalled or orphan.
+	Kind       string    `json:"kind"`
+	Reason     string    `json:"reason"`
+	At         time.Time `json:"at"`
+	Revision   string    `json:"revision,omitempty"`
+	DurationMS float64   `json:"duration_ms,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	// Rendered names the instance files the action wrote or removed.
+	Rendered []string `json:"rendered,omitempty"`
+}
+
+// File is one rendered instance file and its keyed digest.
+type File struct {
+	Path   string `json:"path"`
+	Digest string `json:"digest"`
+}
+
+// Account is one account of the fleet: names only. Its password and
+// credentials never leave the reconciler.
+type Account struct {
+	Name       string      `json:"name"`
+	Connectors []Connector `json:"connectors"`
+	// Bots are the bots whose files name the account.
+	Bots []string `json:"bots"`
+}
+
+// Connector is one credential of an account and the bots it is rendered into.
+type Connector struct {
+	Name string   `json:"name"`
+	Bots []string `json:"bots"`
+}
