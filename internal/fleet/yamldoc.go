@@ -3,6 +3,7 @@ package fleet
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"strconv"
@@ -99,11 +100,19 @@ func toValue(n *yaml.Node, budget *int) (any, error) {
 		return out, nil
 	case yaml.MappingNode:
 		out := make(map[string]any, len(n.Content)/2)
+		firstAt := make(map[string]int, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, vn := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
 				return nil, &errYAML{line: k.Line, msg: "a mapping key must be a plain string"}
 			}
+			// yaml.v3 refuses a key given twice only when decoding into
+			// Go values; in nodes (and so in nested maps such as
+			// client_config) the last one would silently win.
+			if line, dup := firstAt[k.Value]; dup {
+				return nil, &errYAML{line: k.Line, msg: fmt.Sprintf("mapping key %q already defined at line %d; give each key once", k.Value, line)}
+			}
+			firstAt[k.Value] = k.Line
 			if k.Tag == "!!merge" {
 				return nil, &errYAML{line: k.Line, msg: "YAML merge keys ('<<') are not supported; write the keys out"}
 			}
