@@ -55,6 +55,7 @@ type loader struct {
 	accountFile map[string][]string // account → credential connector names found
 	botFiles    []string            // bots/<bot>.yml with valid names
 	unreadable  map[string]bool     // bot and credential files claimed by place, rejected before reading
+	badCreds    map[string][]string // account → credential files whose names are not connector names
 	regular     map[string]bool     // every regular file (after symlink checks)
 }
 
@@ -209,6 +210,7 @@ func (l *loader) walk(f *Fleet) {
 	l.accountFile = map[string][]string{}
 	l.regular = map[string]bool{}
 	l.unreadable = map[string]bool{}
+	l.badCreds = map[string][]string{}
 	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			l.ps.add(p, 0, 0, "", "cannot read: %v", err)
@@ -347,6 +349,7 @@ func (l *loader) checkFile(f *Fleet, p string) {
 			if !ValidName(name) {
 				l.ps.add(p, 0, 0, "credential files are named <connector>.yml.age after Hummingbot's connector names, e.g. binance.yml.age",
 					"bad connector name %q: %s", name, nameProblem(name))
+				l.badCreds[parts[1]] = append(l.badCreds[parts[1]], p)
 				return
 			}
 			l.accountFile[parts[1]] = append(l.accountFile[parts[1]], name)
@@ -719,6 +722,14 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 	}
 	if y.Connectors == nil {
 		b.Connectors = slices.Clone(acct.Connectors)
+		// The bot takes every connector of the account, and the account
+		// holds a credential nectar cannot name: starting the bot without
+		// it could drop a connector it runs with, so it waits.
+		for _, bad := range l.badCreds[b.Account] {
+			line, col := at("account")
+			l.ps.add(b.File, line, col, "fix the file's name (see its own problem), or list this bot's connectors: explicitly",
+				"account %s holds %s, which nectar cannot use; this bot takes all of the account's connectors", b.Account, bad)
+		}
 	} else {
 		b.Connectors = slices.Clone(y.Connectors)
 		slices.Sort(b.Connectors)
