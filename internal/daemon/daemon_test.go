@@ -216,3 +216,34 @@ func commitAll(t testing.TB, work string) string {
 	testenv.Git(t, work, "commit", "-q", "-m", "change")
 	return testenv.Git(t, work, "rev-parse", "HEAD")
 }
+
+// The git remote gone: the passes that follow report the fetch error and
+// keep the last good revision applied; nothing is stopped or pruned.
+func TestDaemonKeepsTheLastGoodRevisionWhenTheRemoteIsGone(t *testing.T) {
+	work := gitFleet(t, "e2e-daemon-gone", "dn-")
+	bare := filepath.Join(t.TempDir(), "fleet.git")
+	testenv.Git(t, "", "clone", "-q", "--bare", work, bare)
+	srv, _ := testenv.GitHTTPServer(t, filepath.Dir(bare), "")
+	d := startDaemon(t, "e2e-daemon-gone", source.Spec{Source: srv.URL + "/fleet.git", Poll: 100 * time.Millisecond})
+	good := d.converged(waitLong)
+	before := d.containers()
+	srv.Close()
+	res := d.waitPass("a pass after the remote went away", waitLong, func(res *reconcile.Result) bool {
+		_, failed := d.srcErr.Load(res)
+		return failed
+	})
+	if res.Revision != good.Revision || !res.SourceOK {
+		t.Errorf("after the remote went away the pass ran on %s (source ok %v), want the last good %s", res.Revision, res.SourceOK, good.Revision)
+	}
+	for _, o := range res.Outcomes {
+		if o.Kind.Mutates() {
+			t.Errorf("with the remote gone nectar acted: %s", o.Action)
+		}
+	}
+	after := d.containers()
+	for bot, c := range before {
+		if a := after[bot]; a.ID != c.ID || a.State != c.State {
+			t.Errorf("bot %s changed while the remote was gone: %+v → %+v", bot, c, a)
+		}
+	}
+}

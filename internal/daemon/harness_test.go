@@ -31,6 +31,7 @@ type daemonUnderTest struct {
 	rt     *timedRuntime
 	src    *timedSource
 	snaps  sync.Map // *reconcile.Result → snapTiming of the pass's snapshot
+	srcErr sync.Map // *reconcile.Result → the source error of its pass, if any
 	passes chan *reconcile.Result
 	count  atomic.Int64 // passes run so far
 	cancel context.CancelFunc
@@ -83,6 +84,9 @@ func startDaemon(t testing.TB, fleetName string, spec source.Spec) *daemonUnderT
 				if res != nil {
 					at, took := tsrc.last()
 					d.snaps.Store(res, snapTiming{at, took})
+					if err != nil {
+						d.srcErr.Store(res, err)
+					}
 					select {
 					case d.passes <- res:
 					default:

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -154,8 +155,11 @@ func TestKillNectarRun(t *testing.T) {
 	}
 	bots := []string{"fk-pmm-btc", "fk-xemm-eth"}
 	f.plantMarkers(bots...)
+	// 30 rounds in make test; NECTAR_FAULT_ROUNDS asks for a longer run.
 	rounds := 30
-	if testing.Short() {
+	if n, err := strconv.Atoi(os.Getenv("NECTAR_FAULT_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	} else if testing.Short() {
 		rounds = 5
 	}
 	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
