@@ -59,7 +59,7 @@ func TestRunStopsCleanlyOnSignal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(self, "--source", dir, "--state-dir", state, "run")
+	cmd := exec.Command(self, "--source", dir, "--state-dir", state, "run", "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "NECTAR_TEST_AS_MAIN=1", "NECTAR_AGE_KEY_FILE="+testenv.DemoIdentity())
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out

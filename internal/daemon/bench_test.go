@@ -165,7 +165,7 @@ func BenchmarkRunRSS100(b *testing.B) {
 	b.Cleanup(func() { testenv.RemoveFleet(b, fleetName) })
 	var rss, peak float64
 	for b.Loop() {
-		cmd := exec.Command(testenv.NectarBinary(b), "--source", dir, "--state-dir", state, "run", "--resync", "2s")
+		cmd := exec.Command(testenv.NectarBinary(b), "--source", dir, "--state-dir", state, "run", "--resync", "2s", "--listen", "127.0.0.1:0")
 		cmd.Env = append(os.Environ(), "NECTAR_AGE_KEY_FILE="+testenv.DemoIdentity())
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)

@@ -107,7 +107,7 @@ func TestDockerdRestart(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := f.command(ctx, "run", "--resync", "500ms")
+	cmd := f.command(ctx, "run", "--resync", "500ms", "--listen", "127.0.0.1:0")
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

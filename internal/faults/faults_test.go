@@ -46,6 +46,9 @@ func newFleet(t *testing.T, name, prefix string) *fleetUnderTest {
 	return f
 }
 
+// command runs nectar on the fleet. Every `run` here passes --listen
+// 127.0.0.1:0: test packages run in parallel, and two daemons on the
+// default port would clash.
 func (f *fleetUnderTest) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, f.bin, append([]string{"--source", f.dir, "--state-dir", f.state}, args...)...)
 	cmd.Env = append(os.Environ(), "NECTAR_AGE_KEY_FILE="+f.identity)
@@ -169,7 +172,7 @@ func TestKillNectarRun(t *testing.T) {
 		if err := os.WriteFile(botFile, []byte(spec), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := f.command(context.Background(), "run")
+		cmd := f.command(context.Background(), "run", "--listen", "127.0.0.1:0")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +183,7 @@ func TestKillNectarRun(t *testing.T) {
 	// The last run: started, given time to converge, and stopped cleanly.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := f.command(ctx, "run")
+	cmd := f.command(ctx, "run", "--listen", "127.0.0.1:0")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
