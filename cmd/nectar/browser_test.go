@@ -36,7 +36,7 @@ func TestStatusPageFollowsTheFolder(t *testing.T) {
 	}
 	cmd := exec.Command(self, "--source", dir, "--state-dir", state, "run", "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "NECTAR_TEST_AS_MAIN=1", "NECTAR_AGE_KEY_FILE="+testenv.DemoIdentity())
-	var out lockedBuffer
+	var out testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

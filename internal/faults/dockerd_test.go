@@ -1,41 +1,22 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nectarhq/nectar/internal/testenv"
 )
 
 // EnvFaults enables the faults that disturb the whole machine (restarting
 // the Docker engine). `make faults` sets it and runs them alone, never
 // beside other tests that use the engine.
 const EnvFaults = "NECTAR_FAULTS"
-
-// syncBuffer is a bytes.Buffer safe to write from a child's output while
-// the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // restartDockerd stops the engine, waits while it is down, and starts it
 // again with the command line it had.
@@ -108,7 +89,7 @@ func TestDockerdRestart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := f.command(ctx, "run", "--resync", "500ms", "--listen", "127.0.0.1:0")
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

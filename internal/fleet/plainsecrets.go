@@ -32,7 +32,8 @@ func (l *loader) checkSharedSecrets(f *Fleet) {
 		if !strings.HasSuffix(p, ".yml") && !strings.HasSuffix(p, ".yaml") {
 			continue
 		}
-		data, err := l.readFile(p)
+		// Through the fleet's cache: the render reads the same bytes.
+		data, err := f.ReadShared(p)
 		if err != nil {
 			continue // the render reports it
 		}

@@ -229,7 +229,7 @@ func (w *world) runDaemon(during func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := w.command(ctx, "run", "--log-format", "json", "--listen", "127.0.0.1:0")
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
@@ -304,24 +304,6 @@ func (w *world) scan() {
 		logs, _ := exec.Command("docker", "logs", id).CombinedOutput()
 		check("container "+id+" logs", logs)
 	}
-}
-
-// syncBuffer collects a child's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 var statusURL = regexp.MustCompile(`"url":"(http://127\.0\.0\.1:\d+)"`)

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -313,26 +312,6 @@ func TestBadInputCorpusParses(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects a logger's output from the pass's workers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) take() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	b.buf.Reset()
-	return s
-}
-
 // exampleSecrets decrypts the example fleet and returns every password
 // and secret value in it.
 func exampleSecrets(t *testing.T, dir string) []string {
@@ -408,7 +387,7 @@ func TestBadInputEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs testenv.SyncBuffer
 	r := New(Options{
 		Runtime: eng, Renderer: rd, StateDir: state, Identities: exampleIDs(), StopTimeout: 5 * time.Second,
 		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -465,7 +444,7 @@ func TestBadInputEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := badEnv{fleetRecipients: fleetRecipients, stranger: stranger.Recipient()}
-	logs.take()
+	logs.Take()
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -476,7 +455,7 @@ func TestBadInputEngine(t *testing.T) {
 			secretValues := append(slices.Clone(knownSecrets), c.secrets...)
 			leaks := func(t *testing.T, reported []string) {
 				t.Helper()
-				out := strings.Join(reported, "\n") + "\n" + logs.take()
+				out := strings.Join(reported, "\n") + "\n" + logs.Take()
 				for _, s := range secretValues {
 					if strings.Contains(out, s) {
 						t.Errorf("a problem, reason or log line holds a secret value (%d bytes)", len(s))

@@ -111,7 +111,7 @@ type FileRecord struct {
 // Files lists what the last render of bot wrote, from its manifest, in path
 // order. A bot never rendered has none.
 func (r *Renderer) Files(bot string) []FileRecord {
-	m := readManifest(r.InstanceDir(bot))
+	m := r.manifestOf(r.InstanceDir(bot))
 	out := make([]FileRecord, 0, len(m.Files))
 	for _, p := range slices.Sorted(maps.Keys(m.Files)) {
 		e := m.Files[p]
