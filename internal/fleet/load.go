@@ -472,7 +472,8 @@ func (l *loader) loadPassword(a *Account, file string) {
 	}
 	pw := strings.TrimSuffix(strings.TrimSuffix(string(plain), "\n"), "\r")
 	switch {
-	case pw == "":
+	case strings.TrimSpace(pw) == "":
+		// Blanks alone are an editing slip, never a password anyone chose.
 		l.ps.add(file, 0, 0, fmt.Sprintf("remove the file and run `nectar account create %s` to write a new random password", a.Name), "the password is empty")
 	case strings.ContainsAny(pw, "\r\n"):
 		l.ps.add(file, 0, 0, "the file holds the password on a single line", "the password spans several lines")
@@ -573,7 +574,7 @@ func (l *loader) checkConnectorFields(file string, doc *document, cred *Credenti
 			l.ps.add(file, n.Line, n.Column, "move it under settings: (Hummingbot stores it in plaintext); "+lineHint,
 				"%s is not a secret field of %s", s.Name, cred.Connector)
 		case connector.Unknown:
-			l.ps.add(file, n.Line, n.Column, fieldList, "unknown field %s for connector %s (Hummingbot %s would refuse it)", s.Name, cred.Connector, connector.HummingbotVersion)
+			l.ps.add(file, n.Line, n.Column, didYouMean(s.Name, spec.Fields())+fieldList, "unknown field %s for connector %s (Hummingbot %s would refuse it)", s.Name, cred.Connector, connector.HummingbotVersion)
 		}
 	}
 	for _, s := range cred.Settings {
@@ -583,7 +584,7 @@ func (l *loader) checkConnectorFields(file string, doc *document, cred *Credenti
 			l.ps.add(file, n.Line, n.Column, "move it under secrets: so it is encrypted for Hummingbot; "+lineHint,
 				"%s is a secret field of %s but sits under settings:", s.Name, cred.Connector)
 		case connector.Unknown:
-			l.ps.add(file, n.Line, n.Column, fieldList, "unknown field %s for connector %s (Hummingbot %s would refuse it)", s.Name, cred.Connector, connector.HummingbotVersion)
+			l.ps.add(file, n.Line, n.Column, didYouMean(s.Name, spec.Fields())+fieldList, "unknown field %s for connector %s (Hummingbot %s would refuse it)", s.Name, cred.Connector, connector.HummingbotVersion)
 		}
 	}
 	for _, r := range spec.Required {

@@ -118,6 +118,16 @@ func TestProblems(t *testing.T) {
 			want: []want{{file: "accounts/master/binance.yml.age", line: 5, msg: "unknown field binance_passphrase for connector binance", hint: "binance_api_key, binance_api_secret"}},
 		},
 		{
+			name: "misspelt field of a known connector",
+			change: func(f files) {
+				f["accounts/master/binance.yml.age"] = "connector: binance\nsecrets:\n  binance_api_key: K\n  binance_api_secert: S\n"
+			},
+			want: []want{
+				{file: "accounts/master/binance.yml.age", line: 4, msg: "unknown field binance_api_secert for connector binance", hint: `did you mean "binance_api_secret"? fields of binance`},
+				{file: "accounts/master/binance.yml.age", msg: "missing required field binance_api_secret"},
+			},
+		},
+		{
 			name: "missing required field",
 			change: func(f files) {
 				f["accounts/master/binance.yml.age"] = "connector: binance\nsecrets:\n  binance_api_key: K\n"

@@ -192,12 +192,22 @@ func keysHint(got string, allowed []string) string {
 	if len(allowed) == 0 {
 		return ""
 	}
-	for _, a := range allowed {
-		if editDistance(got, a) <= 2 {
-			return fmt.Sprintf("did you mean %q? valid keys here: %s", a, strings.Join(allowed, ", "))
+	return didYouMean(got, allowed) + "valid keys here: " + strings.Join(allowed, ", ")
+}
+
+// didYouMean names the option closest to got, when one is within two edits
+// of it (a typo rather than another word), as the start of a hint.
+func didYouMean(got string, options []string) string {
+	best, bestDist := "", 3
+	for _, o := range options {
+		if d := editDistance(got, o); d < bestDist {
+			best, bestDist = o, d
 		}
 	}
-	return "valid keys here: " + strings.Join(allowed, ", ")
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("did you mean %q? ", best)
 }
 
 // allowedKeys lists the properties of the schema object that owns the
