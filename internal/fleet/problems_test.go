@@ -31,7 +31,7 @@ func TestProblems(t *testing.T) {
 		{
 			name:   "malformed YAML",
 			change: func(f files) { f["bots/alpha.yml"] = "account: master\nconnectors: [binance\n" },
-			want:   []want{{file: "bots/alpha.yml", line: 1, msg: "invalid YAML"}},
+			want:   []want{{file: "bots/alpha.yml", line: 2, msg: "invalid YAML"}},
 			others: []string{"beta", "gamma"},
 		},
 		{

@@ -42,12 +42,12 @@ func parseYAML(data []byte) (*document, error) {
 			empty := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
 			return &document{root: empty, value: map[string]any{}}, nil
 		}
-		return nil, syntaxError(err)
+		return nil, syntaxError(err, data)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, syntaxError(err)
+			return nil, syntaxError(err, data)
 		}
 		return nil, &errYAML{line: extra.Line, msg: "more than one YAML document (a second '---'); a file holds exactly one"}
 	}
@@ -63,13 +63,53 @@ func parseYAML(data []byte) (*document, error) {
 	return &document{root: root, value: v}, nil
 }
 
-func syntaxError(err error) error {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &errYAML{line: line, msg: "invalid YAML: " + m[2]}
+func syntaxError(err error, data []byte) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
 	}
-	return &errYAML{msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	if parserProblems[msg] {
+		// yaml.v3 reports the parser's marks as they are, counted from
+		// zero (only its scanner's are counted from one), and leaves the
+		// line out when it is the first: the line a person sees is one more.
+		line++
+	}
+	// A file that ends inside an open bracket or quote is reported past
+	// its end, on a line of nothing; its last written line is where to look.
+	if last := lastContentLine(data); line > last {
+		line = last
+	}
+	return &errYAML{line: line, msg: "invalid YAML: " + msg}
+}
+
+// lastContentLine is the number of the last line of data holding anything
+// but blanks (0 for a file of blanks).
+func lastContentLine(data []byte) int {
+	last := 0
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) > 0 {
+			last = i + 1
+		}
+	}
+	return last
+}
+
+// parserProblems are the problems yaml.v3's parser (not its scanner)
+// reports; see syntaxError.
+var parserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected key":              true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+	"found undefined tag handle":             true,
 }
 
 // toValue converts a node into the values encoding/json would produce

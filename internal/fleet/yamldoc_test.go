@@ -1,0 +1,44 @@
+package fleet
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestSyntaxErrorLines pins the line a YAML syntax error is reported at to
+// the line a person would point at, for the parser's problems (which
+// yaml.v3 counts from zero) and the scanner's (which it counts from one).
+func TestSyntaxErrorLines(t *testing.T) {
+	tests := []struct {
+		src  string
+		line int
+		msg  string
+	}{
+		// The parser's problems.
+		{"account: a\nconnectors: [binance, kucoin\nscript_config: x.yml\n", 2, "did not find expected ',' or ']'"},
+		{"account: a\nconnectors:\n  - binance\n - kucoin\n", 4, "did not find expected key"},
+		{"a: 1\nb: 2\nconnectors: [bin", 3, "did not find expected ',' or ']'"},
+		{"a: 1\nb: {x: 1\n", 2, "did not find expected ',' or '}'"},
+		{"a: 1\n- b\n", 2, "did not find expected key"},
+		{"- a\nb: 1\n", 2, "did not find expected '-' indicator"},
+		{"a: !foo!x y\n", 1, "found undefined tag handle"},
+		// A file ending inside a bracket: its last written line.
+		{"account: [\n", 1, "did not find expected node content"},
+		{"[a, b\n\n\n", 1, "did not find expected ',' or ']'"},
+		// The scanner's, already right.
+		{"a: 1\n  b: 2\n", 2, "mapping values are not allowed in this context"},
+		{"a: 1\nb: \"x\n", 2, "found unexpected end of stream"},
+		{"a:\n\t- x\n", 2, "found character that cannot start any token"},
+	}
+	for _, tt := range tests {
+		_, err := parseYAML([]byte(tt.src))
+		var e *errYAML
+		if !errors.As(err, &e) {
+			t.Errorf("%q: error %v, want a YAML syntax error", tt.src, err)
+			continue
+		}
+		if e.line != tt.line || e.msg != "invalid YAML: "+tt.msg {
+			t.Errorf("%q: line %d %q, want line %d %q", tt.src, e.line, e.msg, tt.line, tt.msg)
+		}
+	}
+}
