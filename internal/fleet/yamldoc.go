@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -76,12 +77,30 @@ func syntaxError(err error, data []byte) error {
 		// line out when it is the first: the line a person sees is one more.
 		line++
 	}
+	if line == 0 && strings.Contains(msg, "UTF-8") {
+		// yaml.v3 names no line for text that is not UTF-8 (a file saved
+		// as Latin-1, say); the first bad byte tells.
+		line = 1 + bytes.Count(data[:firstInvalidUTF8(data)], []byte("\n"))
+	}
 	// A file that ends inside an open bracket or quote is reported past
 	// its end, on a line of nothing; its last written line is where to look.
 	if last := lastContentLine(data); line > last {
 		line = last
 	}
 	return &errYAML{line: line, msg: "invalid YAML: " + msg}
+}
+
+// firstInvalidUTF8 is the offset of the first byte of data that does not
+// start a valid UTF-8 sequence (len(data) when there is none).
+func firstInvalidUTF8(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(data)
 }
 
 // lastContentLine is the number of the last line of data holding anything

@@ -25,6 +25,8 @@ func TestSyntaxErrorLines(t *testing.T) {
 		// A file ending inside a bracket: its last written line.
 		{"account: [\n", 1, "did not find expected node content"},
 		{"[a, b\n\n\n", 1, "did not find expected ',' or ']'"},
+		// Latin-1 text: the line of the first byte that is not UTF-8.
+		{"# bot\naccount: a\n# Caf\xe9 bot\n", 3, "invalid trailing UTF-8 octet"},
 		// The scanner's, already right.
 		{"a: 1\n  b: 2\n", 2, "mapping values are not allowed in this context"},
 		{"a: 1\nb: \"x\n", 2, "found unexpected end of stream"},
