@@ -57,6 +57,11 @@ func TestProblems(t *testing.T) {
 			want:   []want{{file: "bots/alpha.yml", line: 2, msg: "state must be one of: running, stopped"}},
 		},
 		{
+			name:   "value not in the form the schema asks",
+			change: func(f files) { f["bots/alpha.yml"] = "account: master\nresources:\n  memory: 1 GB\n" },
+			want:   []want{{file: "bots/alpha.yml", line: 3, msg: `resources.memory: "1 GB" is not in the expected form`, hint: "e.g. 1g or 512m"}},
+		},
+		{
 			name:   "upper-case bot name",
 			change: func(f files) { f["bots/Delta.yml"] = "account: master\n" },
 			want:   []want{{file: "bots/Delta.yml", msg: "upper-case"}},

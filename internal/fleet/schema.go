@@ -139,11 +139,12 @@ func schemaProblem(ps *problems, file string, doc *document, e *jsonschema.Valid
 			ps.add(file, line, col, "names use "+NameRule, "%s: %s", field, nameProblem(k.Got))
 			return
 		}
+		// The schema's description says in words what the pattern wants.
 		if secret {
-			ps.add(file, line, col, "", "%s has an invalid format (pattern %s)", field, k.Want)
+			ps.add(file, line, col, description(e.SchemaURL), "%s is not in the expected form", field)
 			return
 		}
-		ps.add(file, line, col, "", "%s: %q does not match the pattern %s", field, k.Got, k.Want)
+		ps.add(file, line, col, description(e.SchemaURL), "%s: %q is not in the expected form", field, k.Got)
 	case *kind.MinItems:
 		line, col := at(where, false)
 		hint := ""
@@ -214,10 +215,30 @@ func didYouMean(got string, options []string) string {
 // additionalProperties keyword at schemaURL, e.g.
 // ".../bot.schema.json#/additionalProperties".
 func allowedKeys(schemaURL string) []string {
+	props, _ := schemaNode(schemaURL, "additionalProperties")["properties"].(map[string]any)
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// description is the description of the schema object that holds the
+// keyword at schemaURL: what the value should look like, in words.
+func description(schemaURL string) string {
+	d, _ := schemaNode(schemaURL, "pattern")["description"].(string)
+	return d
+}
+
+// schemaNode is the schema object at schemaURL, or the one holding the
+// keyword schemaURL ends in, e.g. the memory property's object for
+// ".../defs.schema.json#/$defs/resources/properties/memory/pattern".
+func schemaNode(schemaURL, keyword string) map[string]any {
 	file, ptr, _ := strings.Cut(strings.TrimPrefix(schemaURL, schemas.BaseURL), "#")
 	node := compiled.docs[file]
 	parts := strings.Split(strings.Trim(ptr, "/"), "/")
-	if len(parts) > 0 && parts[len(parts)-1] == "additionalProperties" {
+	if parts[len(parts)-1] == keyword {
 		parts = parts[:len(parts)-1]
 	}
 	for _, p := range parts {
@@ -231,13 +252,7 @@ func allowedKeys(schemaURL string) []string {
 		node = m[strings.NewReplacer("~1", "/", "~0", "~").Replace(p)]
 	}
 	m, _ := node.(map[string]any)
-	props, _ := m["properties"].(map[string]any)
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return m
 }
 
 // editDistance is the Levenshtein distance, used for "did you mean" hints.
