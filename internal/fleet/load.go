@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 
@@ -54,7 +55,7 @@ type loader struct {
 	accountDirs []string            // accounts/<name>, valid names only
 	accountFile map[string][]string // account → credential connector names found
 	botFiles    []string            // bots/<bot>.yml with valid names
-	unreadable  map[string]bool     // bot and credential files claimed by place, rejected before reading
+	unreadable  map[string]bool     // files rejected before reading (too large, a bad symlink, not regular)
 	badCreds    map[string][]string // account → credential files whose names are not connector names
 	regular     map[string]bool     // every regular file (after symlink checks)
 }
@@ -282,8 +283,17 @@ func (l *loader) checkSymlink(p string) (isDir, ok bool) {
 		return false, false
 	}
 	info, err := fs.Stat(l.fsys, p)
-	if err != nil {
-		l.ps.add(p, 0, 0, "", "broken symlink: %v", err)
+	switch {
+	case errors.Is(err, syscall.ELOOP):
+		l.ps.add(p, 0, 0, "point the link at the file itself, or replace it with the file",
+			"symlink loop: following %s leads back to a link already followed", target)
+		return false, false
+	case errors.Is(err, fs.ErrNotExist):
+		l.ps.add(p, 0, 0, "point the link at a file of the fleet, or remove it",
+			"broken symlink: its target %s does not exist", target)
+		return false, false
+	case err != nil:
+		l.ps.add(p, 0, 0, "", "cannot follow symlink: %v", err)
 		return false, false
 	}
 	return info.IsDir(), true
@@ -394,17 +404,16 @@ func (l *loader) checkFile(f *Fleet, p string) {
 // (and pruned); a credential still counts as the account's, so a bot using
 // it is Stalled instead of being recreated without that connector.
 func (l *loader) claim(p string) {
+	l.unreadable[p] = true
 	parts := strings.Split(p, "/")
 	switch {
 	case len(parts) == 2 && parts[0] == BotsDir:
 		if name, ok := strings.CutSuffix(parts[1], BotSuffix); ok && ValidName(name) {
 			l.botFiles = append(l.botFiles, p)
-			l.unreadable[p] = true
 		}
 	case len(parts) == 3 && parts[0] == AccountsDir && ValidName(parts[1]):
 		if name, ok := strings.CutSuffix(parts[2], CredentialSuffix); ok && ValidName(name) {
 			l.accountFile[parts[1]] = append(l.accountFile[parts[1]], name)
-			l.unreadable[p] = true
 		}
 	}
 }
@@ -742,13 +751,21 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 			}
 		}
 	}
-	if b.ScriptConfig != "" && !l.regular[ConfDir+"/"+ScriptsDir+"/"+b.ScriptConfig] {
+	if p := ConfDir + "/" + ScriptsDir + "/" + b.ScriptConfig; b.ScriptConfig != "" && !l.regular[p] {
 		line, col := at("script_config")
-		l.ps.add(b.File, line, col, "script configs live in conf/scripts/ of the fleet source", "script config %s not found in conf/scripts/", b.ScriptConfig)
+		if l.unreadable[p] {
+			l.ps.add(b.File, line, col, "mend "+p+" (its own problem says how)", "script config %s is refused", b.ScriptConfig)
+		} else {
+			l.ps.add(b.File, line, col, "script configs live in conf/scripts/ of the fleet source", "script config %s not found in conf/scripts/", b.ScriptConfig)
+		}
 	}
-	if b.Script != "" && !l.regular[ScriptsDir+"/"+b.Script] {
+	if p := ScriptsDir + "/" + b.Script; b.Script != "" && !l.regular[p] {
 		line, col := at("script")
-		l.ps.add(b.File, line, col, "scripts live in scripts/ of the fleet source; it replaces the image's own scripts folder", "script %s not found in scripts/", b.Script)
+		if l.unreadable[p] {
+			l.ps.add(b.File, line, col, "mend "+p+" (its own problem says how)", "script %s is refused", b.Script)
+		} else {
+			l.ps.add(b.File, line, col, "scripts live in scripts/ of the fleet source; it replaces the image's own scripts folder", "script %s not found in scripts/", b.Script)
+		}
 	}
 }
 

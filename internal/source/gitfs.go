@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -49,7 +50,7 @@ var (
 
 var (
 	errOutside      = errors.New("symlink leads outside the fleet root")
-	errLinkLoop     = errors.New("too many levels of symbolic links")
+	errLinkLoop     = syscall.ELOOP // as the operating system says it, so callers test for one thing
 	errNotDir       = errors.New("not a directory")
 	errIrregular    = errors.New("not a regular file (a git submodule)")
 	errFileTooLarge = fmt.Errorf("file is larger than %d bytes (1 MiB)", fleet.MaxFileSize)
