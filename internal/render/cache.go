@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nectarhq/nectar/internal/filestat"
 )
 
 // A no-op pass previews every bot, and most of a preview's cost used to be
@@ -29,22 +31,22 @@ const maxCached = 1 << 14
 
 // statSig identifies one version of a file on disk.
 type statSig struct {
-	dev, ino     uint64
-	size         int64
-	mtime, ctime int64
-	mode         fs.FileMode
+	extra filestat.Extra
+	size  int64
+	mtime int64
+	mode  fs.FileMode
 }
 
 // signature returns a file's signature and whether it may be trusted:
 // never where the system gives no inode or change time, nor for a file
 // changed within racyWindow.
 func (r *Renderer) signature(info fs.FileInfo) (statSig, bool) {
-	dev, ino, ctime, ok := statExtra(info)
+	extra, ok := filestat.Of(info)
 	if !ok {
 		return statSig{}, false
 	}
-	sig := statSig{dev: dev, ino: ino, size: info.Size(), mtime: info.ModTime().UnixNano(), ctime: ctime, mode: info.Mode()}
-	return sig, time.Since(time.Unix(0, ctime)) >= r.racy
+	sig := statSig{extra: extra, size: info.Size(), mtime: info.ModTime().UnixNano(), mode: info.Mode()}
+	return sig, time.Since(time.Unix(0, extra.Ctime)) >= r.racy
 }
 
 // diskCache remembers the disk digest of instance files nectar read back.

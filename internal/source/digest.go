@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nectarhq/nectar/internal/filestat"
 	"github.com/nectarhq/nectar/internal/fleet"
 )
 
@@ -126,9 +127,9 @@ func treeStat(dir string) string {
 		num(int64(info.Mode()))
 		num(info.Size())
 		num(info.ModTime().UnixNano())
-		ino, ctime := statExtra(info)
-		num(int64(ino))
-		num(ctime)
+		extra, _ := filestat.Of(info)
+		num(int64(extra.Ino))
+		num(extra.Ctime)
 		return nil
 	})
 	if _, err := os.Stat(dir); err != nil {
