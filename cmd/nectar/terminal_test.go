@@ -115,14 +115,19 @@ func TestCredAddPromptsOnTerminal(t *testing.T) {
 	s.answer("hyperliquid_perpetual_address (secret): ", "")                   // required: asked again
 	s.answer("hyperliquid_perpetual_address (secret): ", "0xTYPED-ADDRESS")    // hidden
 	s.answer("hyperliquid_perpetual_secret_key (secret): ", "TYPED-SECRET-42") // hidden
-	s.answer("hyperliquid_perpetual_mode (leave empty for Hummingbot's default): ", "api_wallet")
-	s.answer("use_vault (leave empty for Hummingbot's default): ", "")
+	mode := "hyperliquid_perpetual_mode (one of: arb_wallet, api_wallet; leave empty for Hummingbot's default): "
+	s.answer(mode, "vault_wallet") // not a mode Hummingbot knows: asked again
+	s.answer(mode, "api_wallet")
+	s.answer("use_vault (yes or no; leave empty for Hummingbot's default): ", "")
 	out, err := s.wait()
 	if err != nil {
 		t.Fatalf("cred add failed: %v\n%s", err, out)
 	}
 	if strings.Contains(out, "TYPED-SECRET-42") || strings.Contains(out, "0xTYPED-ADDRESS") {
 		t.Fatalf("a secret was echoed:\n%s", out)
+	}
+	if !strings.Contains(out, "hyperliquid_perpetual_mode takes one of: arb_wallet, api_wallet.") {
+		t.Errorf("a refused answer was not explained:\n%s", out)
 	}
 	if !strings.Contains(out, "added hyperliquid_perpetual to account main") {
 		t.Fatalf("output:\n%s", out)

@@ -29,6 +29,8 @@ type Spec struct {
 	Secret   []string // fields Hummingbot keeps encrypted (SecretStr)
 	Required []string // fields without a default; may be secret or plain
 	Plain    []string // fields Hummingbot stores as plaintext
+
+	types map[string]valueType // declared types of plain fields
 }
 
 // Kind tells how Hummingbot treats one field of a connector.
@@ -108,9 +110,13 @@ func parse(text string) (map[string]Spec, error) {
 			Secret:   splitList(cols[1], ","),
 			Required: splitList(cols[2], ","),
 		}
+		s.types = map[string]valueType{}
 		for _, p := range splitList(cols[3], ";") {
-			name, _, _ := strings.Cut(p, ":")
-			s.Plain = append(s.Plain, strings.TrimSpace(name))
+			name, typ, _ := strings.Cut(p, ":")
+			name = strings.TrimSpace(name)
+			typ, _, _ = cutDefault(typ)
+			s.Plain = append(s.Plain, name)
+			s.types[name] = parseType(typ)
 		}
 		if _, dup := out[s.Name]; dup {
 			return nil, fmt.Errorf("connector table line %d: %s listed twice", i+1, s.Name)
@@ -118,6 +124,25 @@ func parse(text string) (map[string]Spec, error) {
 		out[s.Name] = s
 	}
 	return out, nil
+}
+
+// cutDefault splits "type=default" at the "=" that ends the type, which
+// is the first one outside brackets.
+func cutDefault(s string) (typ, def string, found bool) {
+	depth := 0
+	for i, r := range s {
+		switch r {
+		case '[', '(', '{':
+			depth++
+		case ']', ')', '}':
+			depth--
+		case '=':
+			if depth == 0 {
+				return s[:i], s[i+1:], true
+			}
+		}
+	}
+	return s, "", false
 }
 
 func splitList(s, sep string) []string {

@@ -592,6 +592,12 @@ func (l *loader) checkConnectorFields(file string, doc *document, cred *Credenti
 		case connector.SecretField:
 			l.ps.add(file, n.Line, n.Column, "move it under secrets: so it is encrypted for Hummingbot; "+lineHint,
 				"%s is a secret field of %s but sits under settings:", s.Name, cred.Connector)
+		case connector.PlainField:
+			if ok, want := spec.CheckSetting(s.Name, s.Value); !ok {
+				v := locate(doc.root, []string{"settings", s.Name}, false)
+				l.ps.add(file, v.Line, v.Column, "write "+want+"; "+lineHint,
+					"setting %s of %s takes %s (Hummingbot %s would refuse this value at start)", s.Name, cred.Connector, want, connector.HummingbotVersion)
+			}
 		case connector.Unknown:
 			l.ps.add(file, n.Line, n.Column, didYouMean(s.Name, spec.Fields())+fieldList, "unknown field %s for connector %s (Hummingbot %s would refuse it)", s.Name, cred.Connector, connector.HummingbotVersion)
 		}

@@ -123,6 +123,18 @@ func TestProblems(t *testing.T) {
 			want: []want{{file: "accounts/master/binance.yml.age", line: 5, msg: "unknown field binance_passphrase for connector binance", hint: "binance_api_key, binance_api_secret"}},
 		},
 		{
+			name: "setting value Hummingbot would refuse",
+			change: func(f files) {
+				f["accounts/master/hyperliquid_perpetual.yml.age"] = "connector: hyperliquid_perpetual\nsecrets:\n" +
+					"  hyperliquid_perpetual_address: a\n  hyperliquid_perpetual_secret_key: b\nsettings:\n" +
+					"  hyperliquid_perpetual_mode: vault_wallet\n  use_vault: maybe\n"
+			},
+			want: []want{
+				{file: "accounts/master/hyperliquid_perpetual.yml.age", line: 6, msg: "setting hyperliquid_perpetual_mode of hyperliquid_perpetual takes one of: arb_wallet, api_wallet", hint: "write one of: arb_wallet, api_wallet"},
+				{file: "accounts/master/hyperliquid_perpetual.yml.age", line: 7, msg: "setting use_vault of hyperliquid_perpetual takes yes or no"},
+			},
+		},
+		{
 			name: "misspelt field of a known connector",
 			change: func(f files) {
 				f["accounts/master/binance.yml.age"] = "connector: binance\nsecrets:\n  binance_api_key: K\n  binance_api_secert: S\n"

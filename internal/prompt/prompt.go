@@ -63,7 +63,8 @@ func (t Terminal) Secret(question string) (string, error) {
 	return string(v), nil
 }
 
-// maxTries bounds how often a required field is asked for again.
+// maxTries bounds how often a field left empty or answered wrongly is asked
+// for again.
 const maxTries = 3
 
 // Credential asks for every field of a known connector: each secret field
@@ -101,29 +102,46 @@ func Credential(t Terminal, account string, spec connector.Spec) (*fleet.Credent
 		}
 	}
 	for _, f := range spec.Plain {
-		q := fmt.Sprintf("  %s (leave empty for Hummingbot's default): ", f)
+		form := ""
+		if e := spec.Expects(f); e != "" {
+			form = e + "; "
+		}
+		q := fmt.Sprintf("  %s (%sleave empty for Hummingbot's default): ", f, form)
 		if required(f) {
 			q = fmt.Sprintf("  %s: ", f)
+			if form != "" {
+				q = fmt.Sprintf("  %s (%s): ", f, strings.TrimSuffix(form, "; "))
+			}
 		}
-		var v string
+		var v any
 		for try := 0; ; try++ {
-			var err error
-			v, err = t.Line(q)
+			line, err := t.Line(q)
 			if err != nil {
 				return nil, err
 			}
-			if v != "" || !required(f) {
+			v = nil
+			if line != "" {
+				v = scalar(line)
+			}
+			problem := ""
+			switch ok, want := spec.CheckSetting(f, v); {
+			case line == "" && required(f):
+				problem = fmt.Sprintf("%s is required", f)
+			case line != "" && !ok:
+				problem = fmt.Sprintf("%s takes %s", f, want)
+			}
+			if problem == "" {
 				break
 			}
 			if try+1 == maxTries {
-				return nil, fmt.Errorf("%s is required", f)
+				return nil, errors.New(problem)
 			}
-			fmt.Fprintf(t.Out, "  %s is required.\n", f)
+			fmt.Fprintf(t.Out, "  %s.\n", problem)
 		}
-		if v == "" {
+		if v == nil {
 			continue
 		}
-		c.Settings = append(c.Settings, fleet.Field{Name: f, Value: scalar(v)})
+		c.Settings = append(c.Settings, fleet.Field{Name: f, Value: v})
 	}
 	return c, nil
 }
