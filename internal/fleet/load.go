@@ -58,6 +58,9 @@ type loader struct {
 	unreadable  map[string]bool     // files rejected before reading (too large, a bad symlink, not regular)
 	badCreds    map[string][]string // account → credential files whose names are not connector names
 	regular     map[string]bool     // every regular file (after symlink checks)
+	// settingsOK is set once nectar.yaml has loaded: until then the
+	// defaults are unknown, and a bot relying on them is not at fault.
+	settingsOK bool
 }
 
 // readFile reads one file of the source, enforcing the size cap.
@@ -174,6 +177,7 @@ func (l *loader) loadSettings(f *Fleet) {
 	d.ClientConfig = mapAt(mapAt(doc.value, "defaults"), "client_config")
 	d.Resources = y.Defaults.Resources.resources()
 	l.checkEnv(SettingsFile, doc.root, []string{"defaults", "env"}, d.Env)
+	l.settingsOK = true
 }
 
 // mapAt returns the mapping under key, or nil. It reads the converted
@@ -725,7 +729,7 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 		n := locate(doc.root, []string{key}, false)
 		return n.Line, n.Column
 	}
-	if b.Image == "" {
+	if b.Image == "" && l.settingsOK {
 		line, col := at("account")
 		l.ps.add(b.File, line, col, "set image: in the bot file, or defaults.image in nectar.yaml (e.g. hummingbot/hummingbot:2.16.0)", "no image for bot %s", b.Name)
 	}

@@ -27,6 +27,8 @@ func TestProblems(t *testing.T) {
 		want   []want
 		// others lists bots that must stay free of problems.
 		others []string
+		// absent lists text no problem may hold.
+		absent []string
 	}{
 		{
 			name:   "malformed YAML",
@@ -44,6 +46,9 @@ func TestProblems(t *testing.T) {
 			name:   "unknown key in nectar.yaml defaults",
 			change: func(f files) { f["nectar.yaml"] += "  imagee: x\n" },
 			want:   []want{{file: "nectar.yaml", line: 11, msg: `unknown key "imagee" under defaults`, hint: `did you mean "image"`}},
+			// The bots that take their image from the defaults are not at
+			// fault while nectar.yaml cannot be read.
+			absent: []string{"no image for bot"},
 		},
 		{
 			name:   "wrong type",
@@ -319,6 +324,13 @@ func TestProblems(t *testing.T) {
 			for _, p := range fl.Problems {
 				if strings.Contains(p.String(), "SECRETVALUE") || strings.Contains(p.String(), "correct horse") {
 					t.Errorf("problem leaks a secret: %s", p)
+				}
+			}
+			for _, p := range fl.Problems {
+				for _, a := range tt.absent {
+					if strings.Contains(p.String(), a) {
+						t.Errorf("unwanted problem: %s", p)
+					}
 				}
 			}
 			for _, b := range tt.others {
