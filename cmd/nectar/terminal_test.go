@@ -147,6 +147,41 @@ func TestCredAddPromptsOnTerminal(t *testing.T) {
 	}
 }
 
+// TestCredAddNumbersOnTerminal: a number typed for a whole-number field is
+// taken (the prompt reads it as YAML would), a word is asked for again.
+func TestCredAddNumbersOnTerminal(t *testing.T) {
+	work := t.TempDir()
+	home := filepath.Join(work, "home")
+	env := []string{"HOME=" + home, "XDG_CONFIG_HOME=", "NECTAR_AGE_KEY=", "NECTAR_AGE_KEY_FILE="}
+	self, _ := os.Executable()
+	for _, args := range [][]string{{"init", "fleet"}, {"--source", "fleet", "account", "create", "main"}} {
+		cmd := exec.Command(self, args...)
+		cmd.Dir = work
+		cmd.Env = append(append(os.Environ(), "NECTAR_TEST_AS_MAIN=1"), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("nectar %v: %v\n%s", args, err, out)
+		}
+	}
+	s := startOnTerminal(t, work, env, "--source", "fleet", "cred", "add", "main", "lighter")
+	s.answer("lighter_api_private_key (secret): ", "TYPED-KEY")
+	s.answer("lighter_account_limit (secret): ", "TYPED-LIMIT")
+	s.answer("lighter_l1_address: ", "0xL1")
+	s.answer("lighter_account_index (a whole number, or nothing; leave empty for Hummingbot's default): ", "")
+	s.answer("lighter_api_key_index (a whole number): ", "three") // asked again
+	s.answer("lighter_api_key_index (a whole number): ", "3")
+	out, err := s.wait()
+	if err != nil {
+		t.Fatalf("cred add failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "lighter_api_key_index takes a whole number.") || !strings.Contains(out, "added lighter to account main") {
+		t.Fatalf("output:\n%s", out)
+	}
+	plain := decryptFile(t, filepath.Join(home, ".config", "nectar", "age.key"), filepath.Join(work, "fleet", "accounts", "main", "lighter.yml.age"))
+	if !strings.Contains(plain, "lighter_api_key_index: 3\n") || strings.Contains(plain, "lighter_account_index") {
+		t.Errorf("stored credential:\n%s", plain)
+	}
+}
+
 // TestCredAddUnknownConnectorOnTerminal: nectar cannot ask for fields it
 // does not know, and says how to pipe the YAML instead.
 func TestCredAddUnknownConnectorOnTerminal(t *testing.T) {

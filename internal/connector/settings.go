@@ -2,7 +2,7 @@ package connector
 
 import (
 	"math"
-	"strconv"
+	"math/big"
 	"strings"
 )
 
@@ -52,23 +52,33 @@ func parseType(t string) valueType {
 	return vt
 }
 
-// boolWords are the strings Hummingbot's configs read as yes or no
-// (pydantic's lax booleans, which its validators also accept).
+// boolWords are the strings pydantic, which Hummingbot's config classes
+// are built on, reads as booleans in its default (lax) mode.
 var boolWords = map[string]bool{
 	"true": true, "false": true, "yes": true, "no": true, "y": true, "n": true,
 	"on": true, "off": true, "t": true, "f": true, "1": true, "0": true,
 }
 
-// CheckSetting tells whether Hummingbot would take value (as YAML decodes
-// it: string, int64, float64, bool or nil) for the plain field, and if not,
-// what it wants instead, in words ("yes or no", "one of: a, b"). The check
-// is deliberately loose: it must never refuse what Hummingbot accepts, so
-// choices match without regard to case or surrounding blanks, as some of
-// Hummingbot's validators do.
+// CheckSetting tells whether value (as YAML decodes it: string, int,
+// int64, float64, bool or nil) can be what Hummingbot wants for the plain
+// field, and if not, says what it wants in words ("yes or no", "one of: a,
+// b"). Hummingbot's connectors differ in how strictly they read a field
+// (some add their own validators, most rely on pydantic's lax coercion), so
+// the check takes the union of what any of them accepts: it refuses only a
+// value no reading of the declared type could take, and never one that
+// Hummingbot would run with. Choices match without regard to case or
+// surrounding blanks, numbers may be written as text, an optional number
+// may be left empty.
 func (s Spec) CheckSetting(field string, value any) (ok bool, want string) {
 	vt, known := s.types[field]
 	if !known || vt.kind == anyValue {
 		return true, ""
+	}
+	if n, isInt := value.(int); isInt {
+		value = int64(n)
+	}
+	if str, isString := value.(string); isString && vt.optional && strings.TrimSpace(str) == "" {
+		value = nil
 	}
 	if value == nil {
 		return vt.optional, describe(vt)
@@ -80,18 +90,19 @@ func (s Spec) CheckSetting(field string, value any) (ok bool, want string) {
 			return true, ""
 		case int64:
 			return v == 0 || v == 1, describe(vt)
+		case float64:
+			return v == 0 || v == 1, describe(vt)
 		case string:
 			return boolWords[strings.ToLower(strings.TrimSpace(v))], describe(vt)
 		}
 	case intValue:
 		switch v := value.(type) {
-		case int64:
+		case bool, int64:
 			return true, ""
 		case float64:
-			return v == math.Trunc(v) && !math.IsInf(v, 0), describe(vt)
+			return !math.IsInf(v, 0) && !math.IsNaN(v), describe(vt)
 		case string:
-			_, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return err == nil, describe(vt)
+			return isNumber(v), describe(vt)
 		}
 	case choiceValue:
 		if v, isString := value.(string); isString {
@@ -103,6 +114,18 @@ func (s Spec) CheckSetting(field string, value any) (ok bool, want string) {
 		}
 	}
 	return false, describe(vt)
+}
+
+// isNumber reports whether s reads as a number the way Python's int() and
+// pydantic read one: blanks around it, digits grouped with "_", a decimal
+// point, any size.
+func isNumber(s string) bool {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "__") || strings.HasPrefix(s, "_") || strings.HasSuffix(s, "_") {
+		return false
+	}
+	_, ok := new(big.Float).SetString(strings.ReplaceAll(s, "_", ""))
+	return ok && !strings.ContainsAny(strings.ToLower(s), "infxp")
 }
 
 // Expects says in words what the plain field takes ("yes or no", "one of:

@@ -1,6 +1,9 @@
 package connector
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestCheckSetting(t *testing.T) {
 	tests := []struct {
@@ -19,19 +22,32 @@ func TestCheckSetting(t *testing.T) {
 		// bool: YAML booleans and the words pydantic reads as booleans.
 		{"hyperliquid_perpetual", "use_vault", false, true, ""},
 		{"hyperliquid_perpetual", "use_vault", "Yes", true, ""},
-		{"hyperliquid_perpetual", "use_vault", "n", true, ""},
-		{"hyperliquid_perpetual", "use_vault", int64(0), true, ""},
+		{"hyperliquid_perpetual", "use_vault", " n ", true, ""},
+		{"hyperliquid_perpetual", "use_vault", "off", true, ""},
+		{"coinbase_advanced_trade", "use_auth_for_public_endpoints", int64(0), true, ""},
+		{"coinbase_advanced_trade", "use_auth_for_public_endpoints", 1, true, ""}, // int, as the prompt gives it
+		{"injective_v2", "receive_connector_configuration", 1.0, true, ""},
 		{"hyperliquid_perpetual", "use_vault", "maybe", false, "yes or no"},
 		{"hyperliquid_perpetual", "use_vault", int64(2), false, "yes or no"},
 		{"hyperliquid_perpetual", "use_vault", 0.5, false, "yes or no"},
-		// int and Optional[int].
+		{"hyperliquid_perpetual", "use_vault", "", false, "yes or no"},
+		// int and Optional[int]: anything Python's int() or pydantic reads.
 		{"lighter", "lighter_api_key_index", int64(3), true, ""},
-		{"lighter", "lighter_api_key_index", "3", true, ""},
-		{"lighter", "lighter_api_key_index", 3.0, true, ""},
+		{"lighter", "lighter_api_key_index", 3, true, ""},
+		{"lighter", "lighter_api_key_index", " 3 ", true, ""},
+		{"lighter", "lighter_api_key_index", "12.0", true, ""},
+		{"lighter", "lighter_api_key_index", "1_000", true, ""},
+		{"lighter", "lighter_api_key_index", "123456789012345678901234567890", true, ""},
+		{"lighter", "lighter_api_key_index", 2.5, true, ""},
+		{"lighter", "lighter_api_key_index", true, true, ""},
 		{"lighter", "lighter_api_key_index", "three", false, "a whole number"},
-		{"lighter", "lighter_api_key_index", 2.5, false, "a whole number"},
+		{"lighter", "lighter_api_key_index", "0x10", false, "a whole number"},
+		{"lighter", "lighter_api_key_index", "inf", false, "a whole number"},
+		{"lighter", "lighter_api_key_index", "1__0", false, "a whole number"},
 		{"lighter", "lighter_api_key_index", nil, false, "a whole number"},
+		{"lighter", "lighter_api_key_index", []any{int64(1)}, false, "a whole number"},
 		{"lighter", "lighter_account_index", nil, true, ""},
+		{"lighter", "lighter_account_index", "", true, ""}, // Hummingbot reads "" as None
 		{"lighter", "lighter_account_index", "x", false, "a whole number, or nothing"},
 		// Types nectar leaves to Hummingbot: str, lists, its own classes.
 		{"lighter", "lighter_l1_address", int64(12), true, ""},
@@ -54,12 +70,25 @@ func TestCheckSetting(t *testing.T) {
 }
 
 func TestParseType(t *testing.T) {
-	for _, n := range Names() {
-		s, _ := Lookup(n)
-		for f, vt := range s.types {
-			if vt.kind == choiceValue && len(vt.choices) == 0 {
-				t.Errorf("%s %s: a choice with no choices", n, f)
-			}
+	tests := []struct {
+		connector, field string
+		want             valueType
+	}{
+		{"okx", "okx_registration_sub_domain", valueType{kind: choiceValue, choices: []string{"www", "app", "my"}}},
+		{"hyperliquid", "hyperliquid_mode", valueType{kind: choiceValue, choices: []string{"arb_wallet", "api_wallet"}}},
+		{"hyperliquid", "use_vault", valueType{kind: boolValue}},
+		{"lighter", "lighter_account_index", valueType{kind: intValue, optional: true}},
+		{"xrpl", "max_request_per_minute", valueType{kind: intValue}},
+		{"xrpl", "custom_markets", valueType{}},
+		{"xrpl", "wss_node_urls", valueType{}},
+		{"injective_v2", "network", valueType{}},
+		{"kraken", "kraken_api_tier", valueType{}},
+	}
+	for _, tt := range tests {
+		s, _ := Lookup(tt.connector)
+		got, ok := s.types[tt.field]
+		if !ok || got.kind != tt.want.kind || got.optional != tt.want.optional || !slices.Equal(got.choices, tt.want.choices) {
+			t.Errorf("%s %s: %+v (known %v), want %+v", tt.connector, tt.field, got, ok, tt.want)
 		}
 	}
 	if vt := parseType("Literal['a', b]"); vt.kind != anyValue {
