@@ -186,3 +186,22 @@ func TestSecretNeverPrints(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordKeptAsWritten: the password is the file's one line, blanks
+// and all (Hummingbot accepts a password of blanks, so an imported account
+// may have one); only the line break ends it.
+func TestPasswordKeptAsWritten(t *testing.T) {
+	for _, pw := range []string{"   ", " pw with blanks ", "pässwörd"} {
+		dir := t.TempDir()
+		fl := baseFleet()
+		fl["accounts/team/password.age"] = pw + "\r\n"
+		fl.write(t, dir)
+		f := loadDir(t, dir)
+		if !f.OK() {
+			t.Fatalf("%q: problems: %v", pw, f.Problems)
+		}
+		if got := string(f.Accounts["team"].Password); got != pw {
+			t.Errorf("password %q read as %q", pw, got)
+		}
+	}
+}

@@ -485,8 +485,9 @@ func (l *loader) loadPassword(a *Account, file string) {
 	}
 	pw := strings.TrimSuffix(strings.TrimSuffix(string(plain), "\n"), "\r")
 	switch {
-	case strings.TrimSpace(pw) == "":
-		// Blanks alone are an editing slip, never a password anyone chose.
+	case pw == "":
+		// Blanks alone are kept: Hummingbot accepts them as a password, and
+		// an imported account may have one.
 		l.ps.add(file, 0, 0, fmt.Sprintf("remove the file and run `nectar account create %s` to write a new random password", a.Name), "the password is empty")
 	case strings.ContainsAny(pw, "\r\n"):
 		l.ps.add(file, 0, 0, "the file holds the password on a single line", "the password spans several lines")
