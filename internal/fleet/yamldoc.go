@@ -77,10 +77,21 @@ func syntaxError(err error, data []byte) error {
 		// line out when it is the first: the line a person sees is one more.
 		line++
 	}
-	if line == 0 && strings.Contains(msg, "UTF-8") {
-		// yaml.v3 names no line for text that is not UTF-8 (a file saved
-		// as Latin-1, say); the first bad byte tells.
-		line = 1 + bytes.Count(data[:firstInvalidUTF8(data)], []byte("\n"))
+	if blockProblems[msg] {
+		// yaml.v3 puts these where the enclosing block starts, which may
+		// be far above the line at fault (a list item indented wrongly
+		// under a key near the end): the line at fault is the first one
+		// whose addition brings the same complaint.
+		line = firstFailingLine(data, line, msg)
+	}
+	if line == 0 {
+		// No line: either the file is not readable text (yaml.v3 never
+		// says where; the first byte it cannot read tells), or the problem
+		// sits on the first line, which yaml.v3 leaves unnamed.
+		line = 1
+		if readerProblem(msg) {
+			line += bytes.Count(data[:firstUnreadable(data)], []byte("\n"))
+		}
 	}
 	// A file that ends inside an open bracket or quote is reported past
 	// its end, on a line of nothing; its last written line is where to look.
@@ -90,17 +101,77 @@ func syntaxError(err error, data []byte) error {
 	return &errYAML{line: line, msg: "invalid YAML: " + msg}
 }
 
-// firstInvalidUTF8 is the offset of the first byte of data that does not
-// start a valid UTF-8 sequence (len(data) when there is none).
-func firstInvalidUTF8(data []byte) int {
+// readerProblem tells the problems of yaml.v3's reader (bytes that are not
+// text YAML allows) from those of its scanner and parser.
+func readerProblem(msg string) bool {
+	for _, s := range []string{"UTF-8", "UTF-16", "control characters", "invalid Unicode character"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstUnreadable is the offset of the first byte of data that does not
+// start a character YAML allows in a file (len(data) when there is none):
+// a byte that is not UTF-8, or a control character other than tab and the
+// line breaks.
+func firstUnreadable(data []byte) int {
 	for i := 0; i < len(data); {
 		r, n := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && n <= 1 {
+		if (r == utf8.RuneError && n <= 1) || !yamlPrintable(r) {
 			return i
 		}
 		i += n
 	}
 	return len(data)
+}
+
+// yamlPrintable is the YAML 1.2 set of characters a file may hold (the
+// byte order mark included, which readers drop).
+func yamlPrintable(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		return true
+	case r >= 0x20 && r <= 0x7E, r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+		return true
+	}
+	return false
+}
+
+// firstFailingLine parses the file again up to each line it tries; these
+// bound how many lines it tries and how many bytes it parses in all, so a
+// broken file costs at most about twice its parse.
+const (
+	maxRescan      = 500
+	maxRescanBytes = 1 << 20 // about one more parse of the largest file nectar reads
+)
+
+// firstFailingLine parses data line by line from line from on and returns
+// the first line at which the parse fails with msg, or from when none does
+// within the bounds above.
+func firstFailingLine(data []byte, from int, msg string) int {
+	ends := []int{} // ends[k-1]: the offset just past line k
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		ends = append(ends, len(data))
+	}
+	budget := maxRescanBytes
+	for k := max(from, 1); k <= len(ends) && k < from+maxRescan; k++ {
+		if budget -= ends[k-1]; budget < 0 {
+			break
+		}
+		var n yaml.Node
+		err := yaml.NewDecoder(bytes.NewReader(data[:ends[k-1]])).Decode(&n)
+		if err != nil && strings.HasSuffix(err.Error(), msg) {
+			return k
+		}
+	}
+	return from
 }
 
 // lastContentLine is the number of the last line of data holding anything
@@ -113,6 +184,13 @@ func lastContentLine(data []byte) int {
 		}
 	}
 	return last
+}
+
+// blockProblems are the parser's problems with block structure (keys and
+// list items out of line), which yaml.v3 places at the block's start.
+var blockProblems = map[string]bool{
+	"did not find expected key":           true,
+	"did not find expected '-' indicator": true,
 }
 
 // parserProblems are the problems yaml.v3's parser (not its scanner)

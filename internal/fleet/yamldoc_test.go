@@ -22,6 +22,14 @@ func TestSyntaxErrorLines(t *testing.T) {
 		{"a: 1\n- b\n", 2, "did not find expected key"},
 		{"- a\nb: 1\n", 2, "did not find expected '-' indicator"},
 		{"a: !foo!x y\n", 1, "found undefined tag handle"},
+		// Block problems, which yaml.v3 puts at the enclosing block's start.
+		{"# PMM bot\naccount: master\nconnectors:\n  - binance\n - kucoin\n", 5, "did not find expected key"},
+		{"account: a\nimage: x\nclient_config:\n  gateway:\n    port: 1\n   host: y\n", 6, "did not find expected key"},
+		{"# list\n\n- a\n- b\nc: 1\n", 5, "did not find expected '-' indicator"},
+		// Problems on the first line, which yaml.v3 leaves unnamed.
+		{"\t- x\n", 1, "found character that cannot start any token"},
+		// Bytes YAML does not allow, which yaml.v3 never places.
+		{"a: 1\nb: \x01\n", 2, "control characters are not allowed"},
 		// A file ending inside a bracket: its last written line.
 		{"account: [\n", 1, "did not find expected node content"},
 		{"[a, b\n\n\n", 1, "did not find expected ',' or ']'"},
