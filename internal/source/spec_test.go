@@ -169,6 +169,7 @@ func TestTreeFSEdges(t *testing.T) {
 	r.commitPush(map[string]string{
 		"loop/a":       "->b",
 		"loop/b":       "->a",
+		"gone":         "->missing",
 		"abs":          "->/etc/passwd",
 		"up":           "->../x",
 		"dirlink":      "->scripts",
@@ -217,7 +218,7 @@ func TestTreeFSEdges(t *testing.T) {
 		text = append(text, p.Error())
 	}
 	all := strings.Join(text, "\n")
-	for _, want := range []string{"abs", "up", "big.bin"} {
+	for _, want := range []string{"abs", "up", "big.bin", "loop/a: symlink loop", "gone: broken symlink: its target missing does not exist"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("fleet.Load reports nothing about %s:\n%s", want, all)
 		}
