@@ -401,3 +401,63 @@ func TestNameTakenByAForeignContainer(t *testing.T) {
 		t.Fatal("the other bot did not converge")
 	}
 }
+
+// TestRekeyAndRestartChangeNothing: re-encrypting every age file to the
+// same recipients (what `nectar rekey` does) changes ciphertexts, not
+// secrets, and a new nectar process starts with empty caches and a new
+// keyring; neither is a reason to touch a bot or write a file.
+func TestRekeyAndRestartChangeNothing(t *testing.T) {
+	h := newHarness(t)
+	if res := h.pass(); len(res.Failed()) > 0 {
+		t.Fatalf("failed: %+v", res.Failed())
+	}
+	files := stateFiles(t, h.state)
+
+	recipients, err := secrets.ParseRecipients(exampleIDs().Recipients)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rekeyed := 0
+	filepath.WalkDir(h.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !strings.HasSuffix(p, ".age") {
+			return err
+		}
+		old, _ := os.ReadFile(p)
+		plain, err := secrets.Decrypt(old, exampleIDs())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := secrets.Encrypt(plain, recipients)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rekeyed++
+		return os.WriteFile(p, fresh, 0o600)
+	})
+	if rekeyed < 4 {
+		t.Fatalf("re-encrypted only %d files", rekeyed)
+	}
+
+	// A new process: a new renderer (empty caches) and a new reconciler
+	// (new keyring), on the same state folder and engine.
+	rd, err := render.New(render.StateDirOptions(h.state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.r = New(Options{Runtime: h.rt, Renderer: rd, StateDir: h.state, Identities: exampleIDs(), Now: func() time.Time { return h.now }})
+	h.rt.ResetLog()
+	h.now = h.now.Add(time.Minute)
+	res := h.pass()
+	if res.Pending() || res.Mutations != 0 || len(h.rt.Mutations()) != 0 {
+		t.Fatalf("a rekey and a restart mutated: %v", h.rt.Mutations())
+	}
+	got := stateFiles(t, h.state)
+	for p, m := range got {
+		if !files[p].Equal(m) {
+			t.Errorf("wrote %s", p)
+		}
+	}
+	if len(got) != len(files) {
+		t.Errorf("the file set changed: %d → %d", len(files), len(got))
+	}
+}
