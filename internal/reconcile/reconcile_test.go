@@ -461,3 +461,61 @@ func TestRekeyAndRestartChangeNothing(t *testing.T) {
 		t.Errorf("the file set changed: %d → %d", len(files), len(got))
 	}
 }
+
+// TestEditsThatChangeNoBotRestartNone: edits that leave every bot's
+// container and files as they were (comments, key order, the fleet's
+// recipients and prune setting, another bot added) touch no running bot.
+func TestEditsThatChangeNoBotRestartNone(t *testing.T) {
+	edits := []struct {
+		name string
+		edit func(h *harness)
+	}{
+		{"comments and key order in a bot file", func(h *harness) {
+			h.write("bots/xemm-eth.yml", "# reordered, same bot\nclient_config: {log_level: DEBUG}  # same\nenv: {LOG_LEVEL: DEBUG}\n"+
+				"headless: true\nscript_config: conf_xemm_eth.yml\naccount: master_account\n")
+		}},
+		{"a recipient added and prune turned off", func(h *harness) {
+			data, err := os.ReadFile(filepath.Join(h.dir, "nectar.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := strings.Replace(string(data), "recipients:\n", "recipients:\n  - age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n", 1)
+			s = strings.Replace(s, "prune: true", "prune: false", 1)
+			if s == string(data) {
+				t.Fatal("nectar.yaml unchanged")
+			}
+			h.write("nectar.yaml", s)
+		}},
+		{"a bot added", func(h *harness) {
+			h.write("bots/new-bot.yml", "account: team_account\nstate: stopped\n")
+		}},
+	}
+	for _, e := range edits {
+		t.Run(e.name, func(t *testing.T) {
+			h := newHarness(t)
+			if res := h.pass(); len(res.Failed()) > 0 {
+				t.Fatalf("failed: %+v", res.Failed())
+			}
+			before := map[string]string{}
+			for _, bot := range []string{"pmm-btc", "xemm-eth"} {
+				c, _ := h.container(bot)
+				before[bot] = c.ID
+			}
+			e.edit(h)
+			h.rt.ResetLog()
+			h.now = h.now.Add(time.Minute)
+			res := h.pass()
+			if len(res.Loaded.Problems) > 0 {
+				t.Fatalf("problems: %v", res.Loaded.Problems)
+			}
+			if m := h.rt.Mutations(); len(m) != 0 {
+				t.Errorf("mutated: %v", m)
+			}
+			for bot, id := range before {
+				if c, _ := h.container(bot); c.ID != id || c.State != runtime.StateRunning {
+					t.Errorf("%s: %+v, was %s", bot, c, id)
+				}
+			}
+		})
+	}
+}
