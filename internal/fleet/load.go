@@ -695,9 +695,7 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 	if m, ok := doc.value.(map[string]any); ok {
 		b.Account, _ = m["account"].(string)
 	}
-	before := len(l.ps.list)
-	validateSchema(&l.ps, b.File, schemaBot, doc, false)
-	if len(l.ps.list) > before {
+	if !validateSchema(&l.ps, b.File, schemaBot, doc, false) {
 		return
 	}
 	var y botYAML

@@ -51,6 +51,17 @@ func TestProblems(t *testing.T) {
 			absent: []string{"no image for bot"},
 		},
 		{
+			// Decoding skips an unknown key, so the file's other checks
+			// still run: one validate run shows both problems.
+			name:   "unknown key beside a missing account",
+			change: func(f files) { f["bots/alpha.yml"] = "account: nobody\nimagee: x\n" },
+			want: []want{
+				{file: "bots/alpha.yml", line: 2, msg: `unknown key "imagee"`},
+				{file: "bots/alpha.yml", line: 1, msg: `account "nobody" does not exist`},
+			},
+			others: []string{"beta"},
+		},
+		{
 			name:   "wrong type",
 			change: func(f files) { f["bots/alpha.yml"] = "account: master\nhold: [yes]\n" },
 			want:   []want{{file: "bots/alpha.yml", line: 2, msg: "hold must be boolean, not array"}},

@@ -69,8 +69,12 @@ func compileSchemas() {
 var printer = message.NewPrinter(language.English)
 
 // validateSchema checks doc against the named schema and reports every
-// violation at its line. With secret set, messages never quote values.
-func validateSchema(ps *problems, file, schema string, doc *document, secret bool) {
+// violation at its line. With secret set, messages never quote values. It
+// returns whether the document still has the shape the loader decodes:
+// true when it is valid or its only faults are unknown keys, which
+// decoding skips, so the file's other checks can still run and report
+// their problems in the same run.
+func validateSchema(ps *problems, file, schema string, doc *document, secret bool) (shapeOK bool) {
 	compiled.once.Do(compileSchemas)
 	if compiled.err != nil {
 		// Embedded schemas are fixed at build time; tests keep them valid.
@@ -78,16 +82,21 @@ func validateSchema(ps *problems, file, schema string, doc *document, secret boo
 	}
 	err := compiled.schemas[schema].Validate(doc.value)
 	if err == nil {
-		return
+		return true
 	}
 	ve, ok := err.(*jsonschema.ValidationError)
 	if !ok {
 		ps.add(file, 0, 0, "", "%v", err)
-		return
+		return false
 	}
+	shapeOK = true
 	for _, leaf := range leaves(ve) {
 		schemaProblem(ps, file, doc, leaf, secret)
+		if _, unknownKey := leaf.ErrorKind.(*kind.AdditionalProperties); !unknownKey {
+			shapeOK = false
+		}
 	}
+	return shapeOK
 }
 
 func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
