@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of the module for a bounded time on top of its
-# committed corpus.
+# committed corpus. Minimizing a new input is bounded too: left at Go's
+# default (a minute) a large input stalls a 10-second run for its whole
+# length. A finding prints the failing input itself, so a CI log alone is
+# enough to reproduce it.
 #
 # Go's fuzzing coordinator can end a duration-bounded run with a bare
 # "context deadline exceeded" when a worker is mid-call at the deadline
@@ -12,6 +15,7 @@ set -euo pipefail
 
 GO=${GO:-go}
 FUZZTIME=${FUZZTIME:-10s}
+MINIMIZETIME=${MINIMIZETIME:-3s}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 flakes=0
@@ -19,7 +23,7 @@ flakes=0
 for pkg in $($GO list ./...); do
   for target in $($GO test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     echo "fuzz $pkg $target"
-    if $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >"$log" 2>&1; then
+    if $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$MINIMIZETIME" "$pkg" >"$log" 2>&1; then
       continue
     fi
     if grep -q 'context deadline exceeded' "$log" &&
@@ -30,6 +34,14 @@ for pkg in $($GO list ./...); do
       continue
     fi
     tail -n 60 "$log"
+    # The failing input, as the fuzzer wrote it (under the package's
+    # testdata/fuzz), for `go test -run=<target>/<name>` after copying it.
+    dir=$($GO list -f '{{.Dir}}' "$pkg")
+    for f in $(grep -o 'testdata/fuzz/[^ ]*' "$log" | sort -u); do
+      echo "--- $f"
+      head -c 4096 "$dir/$f"
+      echo
+    done
     exit 1
   done
 done
