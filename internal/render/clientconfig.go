@@ -93,16 +93,19 @@ func overlayClientConfig(existing []byte, want map[string]any, dropped [][]strin
 		doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
 		root = doc.Content[0]
 	}
-	if root == nil {
-		// No file, an empty one, one that is not a mapping, or one that
-		// cannot be read as one: start over. Hummingbot fills in its
-		// defaults on the next start.
+	// Start over: no file, an empty one, one that is not a mapping, or
+	// one that cannot be read as one. Hummingbot fills in its defaults on
+	// the next start.
+	fresh := func() ([]byte, bool, error) {
 		n, err := blockNode(want)
 		if err != nil {
 			return nil, false, err
 		}
 		out, err := encodeYAML(n)
 		return out, true, err
+	}
+	if root == nil {
+		return fresh()
 	}
 	for _, p := range dropped {
 		if deletePath(root, p) {
@@ -115,10 +118,43 @@ func overlayClientConfig(existing []byte, want map[string]any, dropped [][]strin
 	}
 	changed = changed || c
 	if !changed {
+		if !holdsAll(asMap, want) {
+			// The nodes say nectar's values are there, but the file reads
+			// otherwise: a later key shadows one of nectar's (an alias
+			// used as a key, say). Only a fresh file is sure to read right.
+			return fresh()
+		}
 		return existing, false, nil
 	}
-	out, err = encodeYAML(&doc)
-	return out, true, err
+	if out, err = encodeYAML(&doc); err != nil {
+		return nil, false, err
+	}
+	var reread map[string]any
+	if yaml.Unmarshal(out, &reread) != nil || !holdsAll(reread, want) {
+		return fresh()
+	}
+	return out, true, nil
+}
+
+// holdsAll reports whether m, a file as YAML decodes it, holds every key of
+// want with want's value (as overlay compares them), nested mappings key by
+// key as overlay sets them.
+func holdsAll(m, want map[string]any) bool {
+	for k, w := range want {
+		have, ok := m[k]
+		if sub, isMap := w.(map[string]any); isMap {
+			if hm, ok := have.(map[string]any); ok {
+				if !holdsAll(hm, sub) {
+					return false
+				}
+				continue
+			}
+		}
+		if !ok || !sameValue(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // overlay sets every key of want in the mapping node m, merging nested

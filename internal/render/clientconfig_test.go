@@ -97,6 +97,23 @@ func TestClientConfig(t *testing.T) {
 			want:      map[string]any{"instance_id": "hummingbot-alpha", "log_level": "INFO"},
 		},
 		{
+			// A later key that is an alias of nectar's key shadows it: the
+			// nodes look right, the file does not read right. Found by
+			// FuzzOverlayClientConfig.
+			name:      "an alias key shadows nectar's key",
+			onDisk:    "&k instance_id: hummingbot-alpha\n*k : hummingbot-other\nlog_level: INFO\nkill_switch_mode: {kill_switch_rate: 10}\n",
+			config:    testFleet().Bots["alpha"].ClientConfig,
+			rewritten: true,
+			want:      map[string]any{"instance_id": "hummingbot-alpha", "log_level": "INFO"},
+		},
+		{
+			name:      "an alias key shadows a key nectar changes",
+			onDisk:    "&k log_level: DEBUG\n*k : ERROR\ninstance_id: hummingbot-alpha\n",
+			config:    testFleet().Bots["alpha"].ClientConfig,
+			rewritten: true,
+			want:      map[string]any{"instance_id": "hummingbot-alpha", "log_level": "INFO"},
+		},
+		{
 			name:   "nothing changed",
 			config: testFleet().Bots["alpha"].ClientConfig,
 		},

@@ -18,6 +18,7 @@ func FuzzOverlayClientConfig(f *testing.F) {
 	f.Add([]byte("{"))
 	f.Add([]byte(""))
 	f.Add([]byte("mqtt_bridge:\n  mqtt_host: localhost\n  mqtt_port: 1883\n# comment\n"))
+	f.Add([]byte("&a instance_id: 1\n*a : 2\n")) // an alias key shadowing nectar's (a finding)
 	want := map[string]any{"instance_id": "hummingbot-alpha", "log_level": "DEBUG",
 		"mqtt_bridge": map[string]any{"mqtt_autostart": false}}
 	f.Fuzz(func(t *testing.T, existing []byte) {
