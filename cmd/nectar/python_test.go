@@ -22,15 +22,10 @@ func TestHummingbotFormatInPython(t *testing.T) {
 	work := t.TempDir()
 	home := filepath.Join(work, "home")
 	fleetDir := filepath.Join(work, "fleet")
+	env := isolatedEnv(home)
 	nectar := func(stdin string, args ...string) {
 		t.Helper()
-		self, _ := os.Executable()
-		cmd := exec.Command(self, append([]string{"--source", fleetDir}, args...)...)
-		cmd.Env = append(os.Environ(), "NECTAR_TEST_AS_MAIN=1", "HOME="+home, "XDG_CONFIG_HOME=", "NECTAR_AGE_KEY=", "NECTAR_AGE_KEY_FILE=")
-		cmd.Stdin = strings.NewReader(stdin)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("nectar %v: %v\n%s", args, err, out)
-		}
+		nectarIn(t, work, env, stdin, append([]string{"--source", fleetDir}, args...)...)
 	}
 	nectar("", "init", fleetDir)
 	nectar("", "account", "create", "main")

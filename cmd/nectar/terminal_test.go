@@ -97,19 +97,7 @@ func (s *ptySession) wait() (string, error) {
 func TestCredAddPromptsOnTerminal(t *testing.T) {
 	work := t.TempDir()
 	home := filepath.Join(work, "home")
-	env := []string{"HOME=" + home, "XDG_CONFIG_HOME=", "NECTAR_AGE_KEY=", "NECTAR_AGE_KEY_FILE="}
-	runNectar := func(args ...string) {
-		t.Helper()
-		self, _ := os.Executable()
-		cmd := exec.Command(self, args...)
-		cmd.Dir = work
-		cmd.Env = append(append(os.Environ(), "NECTAR_TEST_AS_MAIN=1"), env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("nectar %v: %v\n%s", args, err, out)
-		}
-	}
-	runNectar("init", "fleet")
-	runNectar("--source", "fleet", "account", "create", "main")
+	env := newFleetWithAccount(t, work)
 
 	s := startOnTerminal(t, work, env, "--source", "fleet", "cred", "add", "main", "hyperliquid_perpetual")
 	s.answer("hyperliquid_perpetual_address (secret): ", "")                   // required: asked again
@@ -152,16 +140,7 @@ func TestCredAddPromptsOnTerminal(t *testing.T) {
 func TestCredAddNumbersOnTerminal(t *testing.T) {
 	work := t.TempDir()
 	home := filepath.Join(work, "home")
-	env := []string{"HOME=" + home, "XDG_CONFIG_HOME=", "NECTAR_AGE_KEY=", "NECTAR_AGE_KEY_FILE="}
-	self, _ := os.Executable()
-	for _, args := range [][]string{{"init", "fleet"}, {"--source", "fleet", "account", "create", "main"}} {
-		cmd := exec.Command(self, args...)
-		cmd.Dir = work
-		cmd.Env = append(append(os.Environ(), "NECTAR_TEST_AS_MAIN=1"), env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("nectar %v: %v\n%s", args, err, out)
-		}
-	}
+	env := newFleetWithAccount(t, work)
 	s := startOnTerminal(t, work, env, "--source", "fleet", "cred", "add", "main", "lighter")
 	s.answer("lighter_api_private_key (secret): ", "TYPED-KEY")
 	s.answer("lighter_account_limit (secret): ", "TYPED-LIMIT")
@@ -186,16 +165,7 @@ func TestCredAddNumbersOnTerminal(t *testing.T) {
 // does not know, and says how to pipe the YAML instead.
 func TestCredAddUnknownConnectorOnTerminal(t *testing.T) {
 	work := t.TempDir()
-	env := []string{"HOME=" + filepath.Join(work, "home"), "XDG_CONFIG_HOME=", "NECTAR_AGE_KEY=", "NECTAR_AGE_KEY_FILE="}
-	self, _ := os.Executable()
-	for _, args := range [][]string{{"init", "fleet"}, {"--source", "fleet", "account", "create", "main"}} {
-		cmd := exec.Command(self, args...)
-		cmd.Dir = work
-		cmd.Env = append(append(os.Environ(), "NECTAR_TEST_AS_MAIN=1"), env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %s", err, out)
-		}
-	}
+	env := newFleetWithAccount(t, work)
 	s := startOnTerminal(t, work, env, "--source", "fleet", "cred", "add", "main", "my_exchange")
 	out, err := s.wait()
 	if err == nil || !strings.Contains(out, "does not know the fields of connector my_exchange") || !strings.Contains(out, "hint: write its YAML") {
