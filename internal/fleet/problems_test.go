@@ -62,6 +62,12 @@ func TestProblems(t *testing.T) {
 			others: []string{"beta"},
 		},
 		{
+			name:   "a quoted '<<' key",
+			change: func(f files) { f["bots/alpha.yml"] = "account: master\nclient_config:\n  \"<<\": y\n" },
+			want:   []want{{file: "bots/alpha.yml", line: 3, msg: "'<<' cannot be a key"}},
+			others: []string{"beta"},
+		},
+		{
 			name:   "wrong type",
 			change: func(f files) { f["bots/alpha.yml"] = "account: master\nhold: [yes]\n" },
 			want:   []want{{file: "bots/alpha.yml", line: 2, msg: "hold must be boolean, not array"}},

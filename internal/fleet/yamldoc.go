@@ -84,19 +84,19 @@ func syntaxError(err error, data []byte) error {
 		// whose addition brings the same complaint.
 		line = firstFailingLine(data, line, msg)
 	}
+	if readerProblem(msg) {
+		// The file is not text YAML allows; yaml.v3 never says where,
+		// the first byte it cannot read tells.
+		return &errYAML{line: 1 + bytes.Count(data[:firstUnreadable(data)], []byte("\n")), msg: "invalid YAML: " + msg}
+	}
 	if line == 0 {
-		// No line: either the file is not readable text (yaml.v3 never
-		// says where; the first byte it cannot read tells), or the problem
-		// sits on the first line, which yaml.v3 leaves unnamed.
+		// The problem sits on the first line, which yaml.v3 leaves unnamed.
 		line = 1
-		if readerProblem(msg) {
-			line += bytes.Count(data[:firstUnreadable(data)], []byte("\n"))
-		}
 	}
 	// A file that ends inside an open bracket or quote is reported past
 	// its end, on a line of nothing; its last written line is where to look.
 	if last := lastContentLine(data); line > last {
-		line = last
+		line = max(last, 1)
 	}
 	return &errYAML{line: line, msg: "invalid YAML: " + msg}
 }
@@ -151,6 +151,12 @@ const (
 // the first line at which the parse fails with msg, or from when none does
 // within the bounds above.
 func firstFailingLine(data []byte, from int, msg string) int {
+	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) ||
+		bytes.Count(data, []byte("\r")) > bytes.Count(data, []byte("\r\n")) {
+		// UTF-16, or line breaks that are a lone CR: lines are not what
+		// counting "\n" finds, so leave the line yaml.v3 gave.
+		return from
+	}
 	ends := []int{} // ends[k-1]: the offset just past line k
 	for i, b := range data {
 		if b == '\n' {
@@ -252,6 +258,11 @@ func toValue(n *yaml.Node, budget *int) (any, error) {
 			firstAt[k.Value] = k.Line
 			if k.Tag == "!!merge" {
 				return nil, &errYAML{line: k.Line, msg: "YAML merge keys ('<<') are not supported; write the keys out"}
+			}
+			if k.Value == "<<" {
+				// Even quoted, "<<" is written back out as a merge key, so
+				// a file nectar renders with it would never read the same.
+				return nil, &errYAML{line: k.Line, msg: "'<<' cannot be a key: YAML takes it for a merge key; choose another name"}
 			}
 			v, err := toValue(vn, budget)
 			if err != nil {

@@ -30,6 +30,8 @@ func TestSyntaxErrorLines(t *testing.T) {
 		{"\t- x\n", 1, "found character that cannot start any token"},
 		// Bytes YAML does not allow, which yaml.v3 never places.
 		{"a: 1\nb: \x01\n", 2, "control characters are not allowed"},
+		{"account: main\nscript: simple.py\n\f\n", 3, "control characters are not allowed"},
+		{"\f", 1, "control characters are not allowed"},
 		// A file ending inside a bracket: its last written line.
 		{"account: [\n", 1, "did not find expected node content"},
 		{"[a, b\n\n\n", 1, "did not find expected ',' or ']'"},
