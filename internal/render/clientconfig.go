@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"math"
 	"reflect"
@@ -143,7 +144,7 @@ func holdsAll(m, want map[string]any) bool {
 	for k, w := range want {
 		have, ok := m[k]
 		if sub, isMap := w.(map[string]any); isMap {
-			if hm, ok := have.(map[string]any); ok {
+			if hm, ok := stringKeyed(have); ok {
 				if !holdsAll(hm, sub) {
 					return false
 				}
@@ -155,6 +156,23 @@ func holdsAll(m, want map[string]any) bool {
 		}
 	}
 	return true
+}
+
+// stringKeyed returns a decoded mapping with its keys as strings: YAML
+// decodes a mapping with any key that is not a string (1: x) as
+// map[any]any, and overlay matches keys by their text.
+func stringKeyed(v any) (map[string]any, bool) {
+	switch m := v.(type) {
+	case map[string]any:
+		return m, true
+	case map[any]any:
+		out := make(map[string]any, len(m))
+		for k, x := range m {
+			out[fmt.Sprint(k)] = x
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // overlay sets every key of want in the mapping node m, merging nested

@@ -114,6 +114,14 @@ func TestClientConfig(t *testing.T) {
 			want:      map[string]any{"instance_id": "hummingbot-alpha", "log_level": "INFO"},
 		},
 		{
+			// A key that is not a string makes YAML decode the mapping as
+			// map[any]any; nectar's keys in it still read as set.
+			name:   "a number as a key beside nectar's nested key",
+			onDisk: "instance_id: hummingbot-alpha\nlog_level: INFO\nkill_switch_mode: {kill_switch_rate: 10, 1: x}\nother: 1\n",
+			config: testFleet().Bots["alpha"].ClientConfig,
+			keep:   map[string]any{"other": 1},
+		},
+		{
 			name:   "nothing changed",
 			config: testFleet().Bots["alpha"].ClientConfig,
 		},
