@@ -205,6 +205,11 @@ func decide(in Input, d Desired, c *runtime.Container) Action {
 	switch {
 	case d.Hold:
 		a.Kind, a.Reason = Held, "hold: true in the bot file; nectar leaves the container as it is"
+		if len(d.Problems) > 0 {
+			// Held wins (nothing is done either way), but what would stall
+			// the bot once released is said now.
+			a.Reason += fmt.Sprintf("; its files have %d problem(s), first: %s", len(d.Problems), d.Problems[0])
+		}
 	case len(d.Problems) > 0:
 		a.Kind, a.Reason = Stalled, d.Problems[0]
 		if n := len(d.Problems) - 1; n > 0 {

@@ -184,6 +184,15 @@ func TestMake(t *testing.T) {
 			reason: "hold: true",
 		},
 		{
+			name: "hold with broken files: held, and the problems said",
+			in: Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) {
+				d.Hold = true
+				d.Problems = []string{"bots/a.yml:5:1: unknown key \"imagee\""}
+			})}, Observed: []runtime.Container{container("a", "h1", "running", -1)}},
+			want:   Held,
+			reason: `its files have 1 problem(s), first: bots/a.yml:5:1: unknown key "imagee"`,
+		},
+		{
 			name: "hold without a container: nothing",
 			in:   Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) { d.Hold = true })}},
 			want: Held,
