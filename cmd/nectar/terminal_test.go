@@ -105,7 +105,7 @@ func TestCredAddPromptsOnTerminal(t *testing.T) {
 	s.answer("hyperliquid_perpetual_secret_key (secret): ", "TYPED-SECRET-42") // hidden
 	mode := "hyperliquid_perpetual_mode (one of: arb_wallet, api_wallet; leave empty for Hummingbot's default): "
 	s.answer(mode, "vault_wallet") // not a mode Hummingbot knows: asked again
-	s.answer(mode, "api_wallet")
+	s.answer(mode, " API_Wallet")  // stored as Hummingbot declares it
 	s.answer("use_vault (yes or no; leave empty for Hummingbot's default): ", "")
 	out, err := s.wait()
 	if err != nil {

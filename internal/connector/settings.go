@@ -128,6 +128,43 @@ func isNumber(s string) bool {
 	return ok && !strings.ContainsAny(strings.ToLower(s), "infxp")
 }
 
+// Canonical returns value in the form every reader of the field accepts,
+// for a value CheckSetting takes: true or false for a yes/no field, the
+// choice exactly as declared for a choice field; anything else unchanged.
+// Hummingbot's connectors differ in the spellings they take ("on" and 1 pass
+// pydantic but not hyperliquid's own check), so what nectar writes from a
+// prompt is spelled the one way all of them read.
+func (s Spec) Canonical(field string, value any) any {
+	vt := s.types[field]
+	switch vt.kind {
+	case boolValue:
+		switch v := value.(type) {
+		case int:
+			return v == 1
+		case int64:
+			return v == 1
+		case float64:
+			return v == 1
+		case string:
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "true", "yes", "y", "on", "t", "1":
+				return true
+			case "false", "no", "n", "off", "f", "0":
+				return false
+			}
+		}
+	case choiceValue:
+		if v, ok := value.(string); ok {
+			for _, c := range vt.choices {
+				if strings.EqualFold(strings.TrimSpace(v), c) {
+					return c
+				}
+			}
+		}
+	}
+	return value
+}
+
 // Expects says in words what the plain field takes ("yes or no", "one of:
 // a, b"), or "" when nectar does not check it.
 func (s Spec) Expects(field string) string {

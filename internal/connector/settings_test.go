@@ -99,3 +99,29 @@ func TestParseType(t *testing.T) {
 		t.Errorf("cutDefault: %q %q", typ, def)
 	}
 }
+
+func TestCanonical(t *testing.T) {
+	hl, _ := Lookup("hyperliquid_perpetual")
+	lighter, _ := Lookup("lighter")
+	tests := []struct {
+		spec  Spec
+		field string
+		in    any
+		want  any
+	}{
+		{hl, "use_vault", "Yes", true},
+		{hl, "use_vault", " off ", false},
+		{hl, "use_vault", 1, true},
+		{hl, "use_vault", int64(0), false},
+		{hl, "use_vault", 1.0, true},
+		{hl, "use_vault", true, true},
+		{hl, "hyperliquid_perpetual_mode", " API_Wallet", "api_wallet"},
+		{lighter, "lighter_api_key_index", 3, 3},
+		{lighter, "lighter_l1_address", "0xAB", "0xAB"},
+	}
+	for _, tt := range tests {
+		if got := tt.spec.Canonical(tt.field, tt.in); got != tt.want {
+			t.Errorf("%s %#v → %#v, want %#v", tt.field, tt.in, got, tt.want)
+		}
+	}
+}

@@ -141,7 +141,7 @@ func Credential(t Terminal, account string, spec connector.Spec) (*fleet.Credent
 		if v == nil {
 			continue
 		}
-		c.Settings = append(c.Settings, fleet.Field{Name: f, Value: v})
+		c.Settings = append(c.Settings, fleet.Field{Name: f, Value: spec.Canonical(f, v)})
 	}
 	return c, nil
 }
