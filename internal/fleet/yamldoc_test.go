@@ -1,7 +1,9 @@
 package fleet
 
 import (
+	"bytes"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -53,4 +55,28 @@ func TestSyntaxErrorLines(t *testing.T) {
 			t.Errorf("%q: line %d %q, want line %d %q", tt.src, e.line, e.msg, tt.line, tt.msg)
 		}
 	}
+}
+
+// FuzzSyntaxErrorLine feeds arbitrary bytes to the YAML reader: it must
+// never panic, and a line it names must be one of the file's (the rescans
+// and byte scans of syntaxError work on whatever a user saved).
+func FuzzSyntaxErrorLine(f *testing.F) {
+	for _, s := range []string{
+		"# PMM bot\naccount: master\nconnectors:\n  - binance\n - kucoin\n",
+		"account: [\n", "a: 1\nb: \x01\n", "\xff\xfea\x00:\x00", "a: 1\r  b: 2\r",
+		"a:\n  - x\n - y\n" + strings.Repeat("# pad\n", 50),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := parseYAML(data)
+		var e *errYAML
+		if !errors.As(err, &e) {
+			return
+		}
+		lines := 1 + max(bytes.Count(data, []byte("\n")), bytes.Count(data, []byte("\r")))
+		if e.line < 0 || e.line > lines {
+			t.Fatalf("line %d of a %d-line file: %s", e.line, lines, e.msg)
+		}
+	})
 }
