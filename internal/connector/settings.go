@@ -53,10 +53,43 @@ func parseType(t string) valueType {
 }
 
 // boolWords are the strings pydantic, which Hummingbot's config classes
-// are built on, reads as booleans in its default (lax) mode.
+// are built on, reads as booleans in its default (lax) mode, with the
+// value each reads as.
 var boolWords = map[string]bool{
-	"true": true, "false": true, "yes": true, "no": true, "y": true, "n": true,
-	"on": true, "off": true, "t": true, "f": true, "1": true, "0": true,
+	"true": true, "yes": true, "y": true, "on": true, "t": true, "1": true,
+	"false": false, "no": false, "n": false, "off": false, "f": false, "0": false,
+}
+
+// asBool reads value as a yes/no answer the way pydantic's lax mode does.
+func asBool(value any) (b, ok bool) {
+	switch v := value.(type) {
+	case bool:
+		return v, true
+	case int:
+		return v == 1, v == 0 || v == 1
+	case int64:
+		return v == 1, v == 0 || v == 1
+	case float64:
+		return v == 1, v == 0 || v == 1
+	case string:
+		b, ok = boolWords[strings.ToLower(strings.TrimSpace(v))]
+		return b, ok
+	}
+	return false, false
+}
+
+// asChoice returns the declared choice that value names, matched without
+// regard to case or surrounding blanks, as some of Hummingbot's validators
+// match.
+func asChoice(vt valueType, value any) (string, bool) {
+	if v, isString := value.(string); isString {
+		for _, c := range vt.choices {
+			if strings.EqualFold(strings.TrimSpace(v), c) {
+				return c, true
+			}
+		}
+	}
+	return "", false
 }
 
 // CheckSetting tells whether value (as YAML decodes it: string, int,
@@ -74,9 +107,6 @@ func (s Spec) CheckSetting(field string, value any) (ok bool, want string) {
 	if !known || vt.kind == anyValue {
 		return true, ""
 	}
-	if n, isInt := value.(int); isInt {
-		value = int64(n)
-	}
 	if str, isString := value.(string); isString && vt.optional && strings.TrimSpace(str) == "" {
 		value = nil
 	}
@@ -85,33 +115,21 @@ func (s Spec) CheckSetting(field string, value any) (ok bool, want string) {
 	}
 	switch vt.kind {
 	case boolValue:
-		switch v := value.(type) {
-		case bool:
-			return true, ""
-		case int64:
-			return v == 0 || v == 1, describe(vt)
-		case float64:
-			return v == 0 || v == 1, describe(vt)
-		case string:
-			return boolWords[strings.ToLower(strings.TrimSpace(v))], describe(vt)
-		}
+		_, ok = asBool(value)
 	case intValue:
 		switch v := value.(type) {
-		case bool, int64:
-			return true, ""
+		case bool, int, int64:
+			ok = true
 		case float64:
-			return !math.IsInf(v, 0) && !math.IsNaN(v), describe(vt)
+			ok = !math.IsInf(v, 0) && !math.IsNaN(v)
 		case string:
-			return isNumber(v), describe(vt)
+			ok = isNumber(v)
 		}
 	case choiceValue:
-		if v, isString := value.(string); isString {
-			for _, c := range vt.choices {
-				if strings.EqualFold(strings.TrimSpace(v), c) {
-					return true, ""
-				}
-			}
-		}
+		_, ok = asChoice(vt, value)
+	}
+	if ok {
+		return true, ""
 	}
 	return false, describe(vt)
 }
@@ -138,28 +156,12 @@ func (s Spec) Canonical(field string, value any) any {
 	vt := s.types[field]
 	switch vt.kind {
 	case boolValue:
-		switch v := value.(type) {
-		case int:
-			return v == 1
-		case int64:
-			return v == 1
-		case float64:
-			return v == 1
-		case string:
-			switch strings.ToLower(strings.TrimSpace(v)) {
-			case "true", "yes", "y", "on", "t", "1":
-				return true
-			case "false", "no", "n", "off", "f", "0":
-				return false
-			}
+		if b, ok := asBool(value); ok {
+			return b
 		}
 	case choiceValue:
-		if v, ok := value.(string); ok {
-			for _, c := range vt.choices {
-				if strings.EqualFold(strings.TrimSpace(v), c) {
-					return c
-				}
-			}
+		if c, ok := asChoice(vt, value); ok {
+			return c
 		}
 	}
 	return value

@@ -760,20 +760,22 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 			}
 		}
 	}
-	if p := ConfDir + "/" + ScriptsDir + "/" + b.ScriptConfig; b.ScriptConfig != "" && !l.regular[p] {
-		line, col := at("script_config")
-		if l.unreadable[p] {
-			l.ps.add(b.File, line, col, "mend "+p+" (its own problem says how)", "script config %s is refused", b.ScriptConfig)
-		} else {
-			l.ps.add(b.File, line, col, "script configs live in conf/scripts/ of the fleet source", "script config %s not found in conf/scripts/", b.ScriptConfig)
-		}
+	// A file the bot names must be there and readable; one that is there
+	// but refused points at its own problem instead of reading as missing.
+	refs := []struct{ key, name, what, dir, hint string }{
+		{"script_config", b.ScriptConfig, "script config", ConfDir + "/" + ScriptsDir, "script configs live in conf/scripts/ of the fleet source"},
+		{"script", b.Script, "script", ScriptsDir, "scripts live in scripts/ of the fleet source; it replaces the image's own scripts folder"},
 	}
-	if p := ScriptsDir + "/" + b.Script; b.Script != "" && !l.regular[p] {
-		line, col := at("script")
+	for _, r := range refs {
+		p := r.dir + "/" + r.name
+		if r.name == "" || l.regular[p] {
+			continue
+		}
+		line, col := at(r.key)
 		if l.unreadable[p] {
-			l.ps.add(b.File, line, col, "mend "+p+" (its own problem says how)", "script %s is refused", b.Script)
+			l.ps.add(b.File, line, col, "mend "+p+" (its own problem says how)", "%s %s is refused", r.what, r.name)
 		} else {
-			l.ps.add(b.File, line, col, "scripts live in scripts/ of the fleet source; it replaces the image's own scripts folder", "script %s not found in scripts/", b.Script)
+			l.ps.add(b.File, line, col, r.hint, "%s %s not found in %s/", r.what, r.name, r.dir)
 		}
 	}
 }
