@@ -15,7 +15,7 @@ import (
 // umask says.
 func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempMarker+"*")
+	tmp, err := os.CreateTemp(dir, TempPattern(path))
 	if err != nil {
 		return fmt.Errorf("failed to create a temporary file: %w", err)
 	}
@@ -64,6 +64,21 @@ func Remove(path string) error {
 // tempMarker marks WriteFile's temporary files, so that ones left by a
 // process killed mid-write can be found and removed.
 const tempMarker = ".tmp-"
+
+// maxTempBase bounds how much of a file's name its temporary file repeats,
+// so that the temporary name of a long name still fits in the 255 bytes a
+// file system allows.
+const maxTempBase = 64
+
+// TempPattern is the os.CreateTemp pattern for a temporary file that will
+// replace path: hidden, marked, and bounded in length whatever path's name.
+func TempPattern(path string) string {
+	base := filepath.Base(path)
+	if len(base) > maxTempBase {
+		base = base[:maxTempBase]
+	}
+	return "." + base + tempMarker + "*"
+}
 
 // RemoveStale deletes temporary files a killed WriteFile left in dir. Call
 // it only where no other process writes at the same time.

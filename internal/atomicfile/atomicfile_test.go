@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -56,5 +57,30 @@ func TestRemoveStale(t *testing.T) {
 	}
 	if err := RemoveStale(filepath.Join(dir, "missing")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A name near the file system's limit still gets a temporary file (whose
+// name would pass 255 bytes if it repeated the whole name), and a stale
+// one is still found.
+func TestWriteFileLongName(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, strings.Repeat("n", 250))
+	if err := WriteFile(p, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(p); err != nil || string(got) != "x" {
+		t.Fatalf("read back %q, %v", got, err)
+	}
+	stale, err := os.CreateTemp(dir, TempPattern(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.Close()
+	if err := RemoveStale(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale.Name()); !os.IsNotExist(err) {
+		t.Errorf("stale temporary file kept: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -25,6 +26,10 @@ const (
 	BotSuffix        = ".yml"
 	// MaxFileSize caps every file nectar reads from a source.
 	MaxFileSize = 1 << 20
+	// MaxNameBytes caps the name of each file and folder of a source, well
+	// under the 255 bytes file systems allow, so that the copies nectar
+	// renders and the names editors and tools derive from them still fit.
+	MaxNameBytes = 200
 )
 
 // Environment variables nectar sets itself; a bot's env may not set them.
@@ -219,6 +224,28 @@ func (f *Fleet) BotProblems(name string) []Problem {
 	var out []Problem
 	for _, p := range f.Problems {
 		if slices.Contains(files, p.File) || p.File == "" || p.File == SettingsFile || isSharedPath(p.File) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// PruneBlockers returns the problems that make the list of bots
+// uncertain: an entry of bots/ that could not be taken for a bot (a file
+// named bot.yaml or BOT.yml, a folder in a bot file's place), and any
+// failure to read the source as a whole. While there is one, a bot missing
+// from the source may only be misnamed, so nothing may be pruned. A bot
+// file that is there but broken is no blocker: its bot is listed, and
+// Stalled.
+func (f *Fleet) PruneBlockers() []Problem {
+	listed := map[string]bool{}
+	for _, b := range f.Bots {
+		listed[b.File] = true
+	}
+	var out []Problem
+	for _, p := range f.Problems {
+		inBots := p.File == BotsDir || strings.HasPrefix(p.File, BotsDir+"/")
+		if p.File == "" || inBots && !listed[p.File] {
 			out = append(out, p)
 		}
 	}

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -96,7 +99,7 @@ func (l *loader) readProblem(file string, err error) {
 func (l *loader) yamlProblem(file string, err error, hint string) {
 	var ye *errYAML
 	if errors.As(err, &ye) {
-		l.ps.add(file, ye.line, 0, hint, "%s", ye.msg)
+		l.ps.add(file, ye.line, 0, cmp.Or(ye.hint, hint), "%s", ye.msg)
 		return
 	}
 	l.ps.add(file, 0, 0, hint, "%v", err)
@@ -235,6 +238,15 @@ func (l *loader) walk(f *Fleet) {
 			}
 			return nil
 		}
+		if len(base) > MaxNameBytes {
+			l.ps.add(p, 0, 0, fmt.Sprintf("shorten the name to at most %d bytes", MaxNameBytes),
+				"the name is %d bytes long: nectar copies files into every bot's folder beside temporary files of longer names, and file systems refuse names over 255 bytes", len(base))
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			l.claim(p)
+			return nil
+		}
 		if d.Type()&fs.ModeSymlink != 0 {
 			isDir, ok := l.checkSymlink(p)
 			if !ok {
@@ -272,23 +284,28 @@ func ignored(base, top string) bool {
 	return strings.HasPrefix(base, ".") && top != AccountsDir && top != BotsDir
 }
 
-// checkSymlink accepts a link that stays inside the fleet root and reports
-// whether it points at a folder.
+// checkSymlink accepts a link that stays inside the fleet root, and out of
+// accounts/ unless it starts there (scripts and configs are copied into
+// every bot; an account's files never may be), and reports whether it
+// points at a folder.
 func (l *loader) checkSymlink(p string) (isDir, ok bool) {
 	target, err := fs.ReadLink(l.fsys, p)
 	if err != nil {
 		l.ps.add(p, 0, 0, "", "cannot read symlink: %v", err)
 		return false, false
 	}
-	resolved := path.Join(path.Dir(p), target)
-	if path.IsAbs(target) || resolved == ".." || strings.HasPrefix(resolved, "../") {
+	real, err := resolveLink(l.fsys, p)
+	if err == nil {
+		// The kernel's own walk has the last word (and a loop may show
+		// only there on a source that cannot report links).
+		_, err = fs.Stat(l.fsys, p)
+	}
+	switch {
+	case errors.Is(err, errLinkOutside):
 		l.ps.add(p, 0, 0, "copy the file into the fleet source instead of linking to it",
 			"symlink points outside the fleet root (to %s)", target)
 		return false, false
-	}
-	info, err := fs.Stat(l.fsys, p)
-	switch {
-	case errors.Is(err, syscall.ELOOP):
+	case errors.Is(err, errLinkLoop), errors.Is(err, syscall.ELOOP):
 		l.ps.add(p, 0, 0, "point the link at the file itself, or replace it with the file",
 			"symlink loop: following %s leads back to a link already followed", target)
 		return false, false
@@ -297,6 +314,18 @@ func (l *loader) checkSymlink(p string) (isDir, ok bool) {
 			"broken symlink: its target %s does not exist", target)
 		return false, false
 	case err != nil:
+		l.ps.add(p, 0, 0, "", "cannot follow symlink: %v", err)
+		return false, false
+	}
+	top, _, _ := strings.Cut(p, "/")
+	realTop, _, _ := strings.Cut(real, "/")
+	if realTop == AccountsDir && top != AccountsDir {
+		l.ps.add(p, 0, 0, "remove the link: what it names would be copied into bots, and nothing of accounts/ ever may be",
+			"symlink leads into accounts/ (to %s)", target)
+		return false, false
+	}
+	info, err := fs.Stat(l.fsys, p)
+	if err != nil {
 		l.ps.add(p, 0, 0, "", "cannot follow symlink: %v", err)
 		return false, false
 	}
@@ -484,16 +513,32 @@ func (l *loader) loadPassword(a *Account, file string) {
 		return
 	}
 	pw := strings.TrimSuffix(strings.TrimSuffix(string(plain), "\n"), "\r")
+	if why := PasswordProblem(pw); why != "" {
+		l.ps.add(file, 0, 0, fmt.Sprintf("remove the file and run `nectar account create %s` to write a new random password", a.Name), "%s", why)
+		return
+	}
+	a.Password = Secret(pw)
+}
+
+// PasswordProblem says what makes pw unusable as a bot's config password,
+// or "" when it is fine. The password travels in the container's
+// environment: an engine refuses a NUL there and quotes the whole entry in
+// its error, and other control characters or bytes that are not UTF-8 are
+// mangled on the way or by Hummingbot's prompt. Blanks alone are kept:
+// Hummingbot accepts them, and an imported account may have one. The
+// reasons never quote the password.
+func PasswordProblem(pw string) string {
 	switch {
 	case pw == "":
-		// Blanks alone are kept: Hummingbot accepts them as a password, and
-		// an imported account may have one.
-		l.ps.add(file, 0, 0, fmt.Sprintf("remove the file and run `nectar account create %s` to write a new random password", a.Name), "the password is empty")
+		return "the password is empty"
 	case strings.ContainsAny(pw, "\r\n"):
-		l.ps.add(file, 0, 0, "the file holds the password on a single line", "the password spans several lines")
-	default:
-		a.Password = Secret(pw)
+		return "the password spans several lines"
+	case !utf8.ValidString(pw):
+		return "the password is not valid UTF-8 text"
+	case strings.ContainsFunc(pw, unicode.IsControl):
+		return "the password holds a control character (a NUL, a tab or another invisible byte), which cannot travel safely in a container's environment"
 	}
+	return ""
 }
 
 func (l *loader) loadCredential(account, conn string) *Credential {
@@ -523,6 +568,10 @@ func (l *loader) parseCredential(file, account, conn string, plain []byte) *Cred
 	doc, err := parseYAML(plain)
 	if err != nil {
 		var ye *errYAML
+		if errors.As(err, &ye) && ye.ownWords {
+			l.ps.add(file, ye.line, 0, ye.hint+"; "+hint, "%s", ye.msg)
+			return nil
+		}
 		if errors.As(err, &ye) {
 			// The YAML parser's messages may quote the text around the
 			// error, which here is secret: keep only the position.
@@ -588,7 +637,7 @@ func (l *loader) checkConnectorFields(file string, doc *document, cred *Credenti
 			l.ps.add(file, n.Line, n.Column, "move it under settings: (Hummingbot stores it in plaintext); "+lineHint,
 				"%s is not a secret field of %s", s.Name, cred.Connector)
 		case connector.Unknown:
-			l.ps.add(file, n.Line, n.Column, didYouMean(s.Name, spec.Fields())+fieldList, "unknown field %s for connector %s (Hummingbot %s would refuse it)", s.Name, cred.Connector, connector.HummingbotVersion)
+			l.unknownField(file, n, s.Name, cred.Connector, spec, fieldList)
 		}
 	}
 	for _, s := range cred.Settings {
@@ -604,7 +653,7 @@ func (l *loader) checkConnectorFields(file string, doc *document, cred *Credenti
 					"setting %s of %s takes %s (Hummingbot %s would refuse this value at start)", s.Name, cred.Connector, want, connector.HummingbotVersion)
 			}
 		case connector.Unknown:
-			l.ps.add(file, n.Line, n.Column, didYouMean(s.Name, spec.Fields())+fieldList, "unknown field %s for connector %s (Hummingbot %s would refuse it)", s.Name, cred.Connector, connector.HummingbotVersion)
+			l.unknownField(file, n, s.Name, cred.Connector, spec, fieldList)
 		}
 	}
 	for _, r := range spec.Required {
@@ -620,6 +669,21 @@ func (l *loader) checkConnectorFields(file string, doc *document, cred *Credenti
 		}
 	}
 	return len(l.ps.list) == before
+}
+
+// unknownField reports a credential key the connector does not have. In
+// a decrypted credential a name that is no field may well be a secret
+// pasted in the wrong place, so it is quoted only when it is a typo away
+// from a field (no secret is); otherwise the line points at it.
+func (l *loader) unknownField(file string, n *yaml.Node, name, conn string, spec connector.Spec, fieldList string) {
+	guess := didYouMean(name, spec.Fields())
+	if guess != "" {
+		l.ps.add(file, n.Line, n.Column, guess+fieldList,
+			"unknown field %s for connector %s (Hummingbot %s would refuse it)", name, conn, connector.HummingbotVersion)
+		return
+	}
+	l.ps.add(file, n.Line, n.Column, fieldList,
+		"unknown field for connector %s (its name is not shown, as it may be a secret written as a key; Hummingbot %s would refuse it)", conn, connector.HummingbotVersion)
 }
 
 // botYAML is a bot file after schema validation.

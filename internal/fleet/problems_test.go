@@ -142,7 +142,7 @@ func TestProblems(t *testing.T) {
 			change: func(f files) {
 				f["accounts/master/binance.yml.age"] = "connector: binance\nsecrets:\n  binance_api_key: K\n  binance_api_secret: S\n  binance_passphrase: P\n"
 			},
-			want: []want{{file: "accounts/master/binance.yml.age", line: 5, msg: "unknown field binance_passphrase for connector binance", hint: "binance_api_key, binance_api_secret"}},
+			want: []want{{file: "accounts/master/binance.yml.age", line: 5, msg: "unknown field for connector binance", hint: "binance_api_key, binance_api_secret"}},
 		},
 		{
 			name: "setting value Hummingbot would refuse",

@@ -99,15 +99,31 @@ func validateSchema(ps *problems, file, schema string, doc *document, secret boo
 	return shapeOK
 }
 
+// leaves returns the violations to report. A refused key name stops the
+// descent: below it the validator checks the name as a value of its own,
+// at no place in the file, so the key's own line would be lost.
+//
+// Each leaf's InstanceLocation is mended on the way down: the validator
+// (jsonschema v6.0.3) can hand a propertyNames violation a location whose
+// backing array a sibling's walk has since overwritten. A cause always
+// lies at or below its parent, so a location that does not is replaced by
+// the parent's.
 func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	if len(e.Causes) == 0 {
+	if _, key := e.ErrorKind.(*kind.PropertyNames); key || len(e.Causes) == 0 {
 		return []*jsonschema.ValidationError{e}
 	}
 	var out []*jsonschema.ValidationError
 	for _, c := range e.Causes {
+		if !isPrefix(e.InstanceLocation, c.InstanceLocation) {
+			c.InstanceLocation = slices.Clone(e.InstanceLocation)
+		}
 		out = append(out, leaves(c)...)
 	}
 	return out
+}
+
+func isPrefix(prefix, s []string) bool {
+	return len(prefix) <= len(s) && slices.Equal(prefix, s[:len(prefix)])
 }
 
 func schemaProblem(ps *problems, file string, doc *document, e *jsonschema.ValidationError, secret bool) {
@@ -125,6 +141,12 @@ func schemaProblem(ps *problems, file string, doc *document, e *jsonschema.Valid
 		allowed := allowedKeys(e.SchemaURL)
 		for _, p := range k.Properties {
 			line, col := at(append(slices.Clone(where), p), true)
+			if secret && didYouMean(p, allowed) == "" {
+				// A key of a decrypted file may be a secret in the wrong
+				// place; one a typo away from a valid key is not.
+				ps.add(file, line, col, keysHint(p, allowed), "unknown key%s (its name is not shown, as it may be secret)", under(where))
+				continue
+			}
 			ps.add(file, line, col, keysHint(p, allowed), "unknown key %q%s", p, under(where))
 		}
 	case *kind.Required:
@@ -166,7 +188,14 @@ func schemaProblem(ps *problems, file string, doc *document, e *jsonschema.Valid
 		ps.add(file, line, col, "", "%s lists the same entry twice (items %d and %d)", field, k.Duplicates[0]+1, k.Duplicates[1]+1)
 	case *kind.PropertyNames:
 		line, col := at(append(slices.Clone(where), k.Property), true)
-		ps.add(file, line, col, "", "%s: key %q is not allowed here", field, k.Property)
+		// The name's own rule (a pattern, with its description) sits in
+		// the propertyNames schema.
+		d, _ := schemaNode(e.SchemaURL, "")["description"].(string)
+		if secret {
+			ps.add(file, line, col, d, "%s: a key here is not in the expected form", field)
+			return
+		}
+		ps.add(file, line, col, d, "%s: key %q is not in the expected form", field, k.Property)
 	default:
 		line, col := at(where, false)
 		if secret {

@@ -30,12 +30,23 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 type errYAML struct {
 	line int
 	msg  string
+	hint string
+	// ownWords marks a message written by nectar that quotes nothing of
+	// the file, so it may be shown even for a decrypted credential.
+	ownWords bool
 }
 
 func (e *errYAML) Error() string { return e.msg }
 
 // parseYAML parses one YAML document. An empty file yields an empty mapping.
 func parseYAML(data []byte) (*document, error) {
+	if line := conflictMarker(data); line > 0 {
+		// Checked first: the markers may even parse as YAML, and any
+		// error the parser gives about them would only mislead.
+		return nil, &errYAML{line: line, ownWords: true,
+			msg:  "unresolved merge conflict: git left its <<<<<<< / ======= / >>>>>>> lines here",
+			hint: "keep the side you want, delete the three marker lines, then commit the file again"}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var file yaml.Node
 	if err := dec.Decode(&file); err != nil {
@@ -62,6 +73,32 @@ func parseYAML(data []byte) (*document, error) {
 		return nil, err
 	}
 	return &document{root: root, value: v}, nil
+}
+
+// conflictMarker returns the line of the first merge-conflict marker git
+// writes into a file (<<<<<<< ours, =======, >>>>>>> theirs), or 0. A
+// marker is only counted when the file has an opening and a closing one,
+// so a YAML value that happens to be "=======" is left alone.
+func conflictMarker(data []byte) int {
+	first, open, closed := 0, false, false
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		switch {
+		case bytes.HasPrefix(line, []byte("<<<<<<<")):
+			open = true
+		case bytes.HasPrefix(line, []byte(">>>>>>>")):
+			closed = true
+		default:
+			continue
+		}
+		if first == 0 {
+			first = i + 1
+		}
+	}
+	if open && closed {
+		return first
+	}
+	return 0
 }
 
 func syntaxError(err error, data []byte) error {

@@ -23,11 +23,8 @@ import (
 // a write fails, it removes what it wrote. It returns the files written,
 // relative to the fleet folder.
 func (f Folder) ImportAccount(name, password string, creds []*fleet.Credential) ([]string, error) {
-	switch {
-	case password == "":
-		return nil, errors.New("the password is empty")
-	case strings.ContainsAny(password, "\r\n"):
-		return nil, errors.New("the password spans several lines")
+	if why := fleet.PasswordProblem(password); why != "" {
+		return nil, errors.New(why)
 	}
 	rs, err := f.checkImport(name)
 	if err != nil {

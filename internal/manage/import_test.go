@@ -97,6 +97,8 @@ func TestImportAccountRefusals(t *testing.T) {
 		{"bad account name", "Imported", "pw", nil, "invalid account name"},
 		{"empty password", "imported", "", nil, "password is empty"},
 		{"password of two lines", "imported", "pw\nmore", nil, "several lines"},
+		{"password with a NUL", "imported", "pw\x00more", nil, "control character"},
+		{"password not UTF-8", "imported", "pw\xe9", nil, "not valid UTF-8"},
 		{"missing required field", "imported", "pw", []*fleet.Credential{
 			binanceCred(),
 			{Connector: "kucoin", Secrets: []fleet.SecretField{{Name: "kucoin_api_key", Value: "k"}}},

@@ -109,11 +109,14 @@ type Input struct {
 	// AllowEmpty permits pruning when the source holds no bot at all,
 	// which otherwise looks like a broken checkout.
 	AllowEmpty bool
-	Desired    map[string]Desired
-	Observed   []runtime.Container
-	Applied    map[string]Applied
-	Starts     map[string]Starts
-	Now        time.Time
+	// PruneHeld, when set, says why no container may be pruned this pass
+	// (the list of bots is uncertain: an entry of bots/ has a problem).
+	PruneHeld string
+	Desired   map[string]Desired
+	Observed  []runtime.Container
+	Applied   map[string]Applied
+	Starts    map[string]Starts
+	Now       time.Time
 }
 
 // Action is the plan for one bot.
@@ -161,7 +164,7 @@ func Make(in Input) []Action {
 				Reason: fmt.Sprintf("extra container %s also claims bot %s", extra[i].Name, bot)})
 		}
 	}
-	pruneOK := in.Prune && (len(in.Desired) > 0 || in.AllowEmpty)
+	pruneOK := in.Prune && (len(in.Desired) > 0 || in.AllowEmpty) && in.PruneHeld == ""
 	for _, bot := range slices.Sorted(maps.Keys(byBot)) {
 		if _, ok := in.Desired[bot]; ok {
 			continue
@@ -173,6 +176,8 @@ func Make(in Input) []Action {
 				out = append(out, Action{Bot: bot, Kind: Remove, Container: c, Reason: "bot removed from source"})
 			case !in.Prune:
 				out = append(out, Action{Bot: bot, Kind: Orphan, Container: c, Reason: "bot removed from source; prune is off in nectar.yaml, so the container is kept"})
+			case in.PruneHeld != "":
+				out = append(out, Action{Bot: bot, Kind: Orphan, Container: c, Reason: "not in the source, but nothing is pruned while bots/ has problems (" + in.PruneHeld + "); the container is kept"})
 			default:
 				out = append(out, Action{Bot: bot, Kind: Orphan, Container: c, Reason: "bot removed from source, but the source holds no bot at all; not pruning without --allow-empty"})
 			}

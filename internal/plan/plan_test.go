@@ -173,6 +173,18 @@ func TestMake(t *testing.T) {
 			reason: "--allow-empty",
 		},
 		{
+			name:   "bot missing while bots/ has a problem (a misnamed file): not pruned, and why",
+			in:     Input{Prune: true, PruneHeld: "bots/a.yaml: unexpected file in bots/", Desired: map[string]Desired{"b": desired("b")}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
+			want:   Orphan,
+			reason: "nothing is pruned while bots/ has problems (bots/a.yaml: unexpected file in bots/)",
+		},
+		{
+			name:   "bot missing while bots/ has a problem, even with --allow-empty",
+			in:     Input{Prune: true, AllowEmpty: true, PruneHeld: "bots/A.yml: bad bot name", Desired: map[string]Desired{}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
+			want:   Orphan,
+			reason: "bots/A.yml: bad bot name",
+		},
+		{
 			name: "bot deleted, source holds no bot, --allow-empty: remove",
 			in:   Input{Prune: true, AllowEmpty: true, Desired: map[string]Desired{}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
 			want: Remove,

@@ -22,6 +22,7 @@ import (
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/render"
 	"github.com/nectarhq/nectar/internal/runtime"
+	"github.com/nectarhq/nectar/internal/scrub"
 	"github.com/nectarhq/nectar/internal/secrets"
 )
 
@@ -182,6 +183,30 @@ type passState struct {
 	want map[string]wanted
 }
 
+// secrets returns the plaintext secrets a bot's container and files are
+// made from: its account's password and the secrets of its connectors.
+// An engine error may quote them (a refused start names the environment
+// entry it choked on), so every action's error is cleaned of them.
+func (st *passState) secrets(bot string) []string {
+	b, ok := st.fl.Bots[bot]
+	if !ok {
+		return nil
+	}
+	acct, ok := st.fl.Accounts[b.Account]
+	if !ok {
+		return nil
+	}
+	out := []string{acct.Password.Reveal()}
+	for _, c := range b.Connectors {
+		if cred := acct.Credentials[c]; cred != nil {
+			for _, s := range cred.Secrets {
+				out = append(out, s.Value.Reveal())
+			}
+		}
+	}
+	return out
+}
+
 type wanted struct {
 	desired plan.Desired
 	spec    runtime.Spec
@@ -234,6 +259,7 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 		SourceOK:   true,
 		Prune:      fl.Prune,
 		AllowEmpty: r.opts.AllowEmpty,
+		PruneHeld:  pruneHeld(fl.PruneBlockers()),
 		Desired:    map[string]plan.Desired{},
 		Observed:   observed,
 		Applied:    map[string]plan.Applied{},
@@ -269,6 +295,19 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 		res.Outcomes = append(res.Outcomes, Outcome{Action: a})
 	}
 	return res, st
+}
+
+// pruneHeld says why pruning waits, naming the first blocker and how many
+// more there are; "" when nothing holds it.
+func pruneHeld(blockers []fleet.Problem) string {
+	if len(blockers) == 0 {
+		return ""
+	}
+	s := blockers[0].Error()
+	if n := len(blockers) - 1; n > 0 {
+		s += fmt.Sprintf(", and %d more", n)
+	}
+	return s
 }
 
 // parallel runs f(0..n-1) on at most workers goroutines.
@@ -378,6 +417,7 @@ func (r *Reconciler) apply(ctx context.Context, res *Result, st *passState) {
 			defer func() { <-sem }()
 			start := r.opts.Now()
 			n, err := r.act(ctx, st, o)
+			err = scrub.Error(err, st.secrets(o.Bot)...)
 			o.Duration = r.opts.Now().Sub(start)
 			o.Err = err
 			mu.Lock()

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/hint"
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/render"
@@ -218,6 +220,37 @@ func TestOneFailureNeverBlocksAnother(t *testing.T) {
 	res = h.pass()
 	if len(res.Failed()) != 0 || h.rt.Len() != 2 {
 		t.Fatalf("retry: %+v", res.Failed())
+	}
+}
+
+// An engine error that quotes a bot's password or a connector secret, in
+// any escaped form, reaches neither the outcome nor the log.
+func TestEngineErrorsAreScrubbedOfSecrets(t *testing.T) {
+	h := newHarness(t)
+	root, err := os.OpenRoot(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := fleet.Load(root.FS(), fleet.Options{Identities: exampleIDs()})
+	root.Close()
+	acct := fl.Accounts["master_account"]
+	pw := acct.Password.Reveal()
+	key := acct.Credentials["binance"].Secrets[0].Value.Reveal()
+	quoted := fmt.Sprintf("%q", "CONFIG_PASSWORD="+pw+"\x00")
+	h.rt.Fail(fake.Start, 2, fmt.Errorf("runc refused %s; also %q", quoted, key))
+	res := h.pass()
+	failed := res.Failed()
+	if len(failed) == 0 {
+		t.Fatal("no action failed")
+	}
+	for _, o := range failed {
+		msg := o.Err.Error()
+		if strings.Contains(msg, pw) || strings.Contains(msg, key) {
+			t.Errorf("%s: the error holds a secret: %s", o.Bot, msg)
+		}
+		if !strings.Contains(msg, "[redacted]") {
+			t.Errorf("%s: nothing was masked: %s", o.Bot, msg)
+		}
 	}
 }
 

@@ -39,7 +39,7 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	// Write a private temporary file and hard-link it into place: the link
 	// fails if another process created the key first, and then that key,
 	// not ours, is the one everybody uses.
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), atomicfile.TempPattern(path))
 	if err != nil {
 		return nil, err
 	}

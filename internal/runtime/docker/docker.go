@@ -250,11 +250,23 @@ func restartPolicy(s string) (container.RestartPolicy, error) {
 }
 
 // Start starts a container; the engine does nothing for a running one.
+// A refused start may quote the container's environment (runc names the
+// entry it could not pass on), so the error is cleaned of the container's
+// own env, read back from the engine: the container may have been made
+// from an earlier password than the one nectar holds now.
 func (e *Engine) Start(ctx context.Context, id string) error {
-	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return wrap("start container "+id, err)
+	err := e.cli.ContainerStart(ctx, id, container.StartOptions{})
+	if err == nil {
+		return nil
 	}
-	return nil
+	werr := wrap("start container "+id, err)
+	info, ierr := e.cli.ContainerInspect(ctx, id)
+	if ierr != nil || info.Config == nil {
+		// Without the env nothing can be matched: keep only the
+		// classification, never the engine's words.
+		return &engineError{op: werr.op, kind: werr.kind, err: errors.New("the engine refused the start (its message is withheld: the container's environment could not be read to clean it)")}
+	}
+	return withoutEnv(werr, info.Config.Env)
 }
 
 // Stop sends SIGTERM (or the image's stop signal) and kills the container

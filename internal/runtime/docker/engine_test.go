@@ -334,6 +334,31 @@ func TestCreateErrorsNeverQuoteEnv(t *testing.T) {
 	}
 }
 
+// The engine accepts a container whose environment holds a NUL, then
+// refuses its start with an error quoting the whole entry, escaped. The
+// loader refuses such passwords; this is the net under it.
+func TestStartErrorsNeverQuoteEnv(t *testing.T) {
+	t.Parallel()
+	e := engine(t)
+	ctx := context.Background()
+	fleet := newFleet(t)
+	const pw = "CASE-nul-password\x00tail\x01more\x7fé"
+	id, err := e.Create(ctx, botSpec(fleet, "nul", "CONFIG_PASSWORD="+pw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.Start(ctx, id)
+	if err == nil {
+		t.Fatal("the engine started a container with a NUL in its environment")
+	}
+	t.Log(err)
+	for _, piece := range []string{"CASE-nul-password", "tail", `\x01more`} {
+		if strings.Contains(err.Error(), piece) {
+			t.Errorf("start error quotes the password (%q): %v", piece, err)
+		}
+	}
+}
+
 func TestExitCode(t *testing.T) {
 	t.Parallel()
 	e := engine(t)

@@ -7,6 +7,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/nectarhq/nectar/internal/runtime"
+	"github.com/nectarhq/nectar/internal/scrub"
 )
 
 // engineError is an engine failure in nectar's words: what was being done,
@@ -41,20 +42,26 @@ func wrap(op string, err error) *engineError {
 func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
 
 // withoutEnv removes the container's environment from an engine error
-// before it travels on: CONFIG_PASSWORD is in it, and an engine message
-// may quote what it was sent. Whole KEY=VALUE entries go, and every value
-// long enough not to garble the message by accident; values of keys that
-// look secret go whatever their length. When anything was removed, the
-// engine's error leaves the chain; its classification stays.
+// before it travels on: the account password is in it, and an engine
+// message may quote what it was sent, escaped (runc quotes an entry with
+// Go's %q). Whole KEY=VALUE entries go, and every value long enough not to
+// garble the message by accident; short values of keys that look secret go
+// whatever their length. When anything was removed, the engine's error
+// leaves the chain; its classification stays.
 func withoutEnv(e *engineError, env []string) error {
 	msg := e.err.Error()
 	clean := msg
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		clean = strings.ReplaceAll(clean, kv, k+"=[redacted]")
-		if v != "" && (len(v) >= 4 || looksSecret(k)) {
-			clean = strings.ReplaceAll(clean, v, "[redacted]")
+		// The value first, so an entry quoted whole reads KEY=[redacted];
+		// then the entry, which catches a short value beside its key.
+		switch {
+		case len(v) >= scrub.MinLen:
+			clean = scrub.Text(clean, v)
+		case v != "" && looksSecret(k):
+			clean = strings.ReplaceAll(clean, v, scrub.Mask)
 		}
+		clean = scrub.Text(clean, kv)
 	}
 	if clean == msg {
 		return e
