@@ -13,6 +13,7 @@ import (
 	"github.com/nectarhq/nectar/internal/hint"
 	"github.com/nectarhq/nectar/internal/manage"
 	"github.com/nectarhq/nectar/internal/secrets"
+	"github.com/nectarhq/nectar/internal/source"
 )
 
 // app holds the global flags and the process's standard streams.
@@ -37,6 +38,7 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: "nectar keeps a fleet of Hummingbot bots on Docker in step with a folder or git repository\n" +
 			"holding their accounts (age-encrypted exchange keys), bots, scripts and configs.",
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			a.warnSourcePassword()
 			if a.logFormat != "text" && a.logFormat != "json" {
 				return hint.New(fmt.Sprintf("--log-format %q is not known", a.logFormat), "use text or json")
 			}
@@ -71,11 +73,27 @@ func (a *app) rootCommand() *cobra.Command {
 	return root
 }
 
+// warnSourcePassword warns when --source is a URL with a password in it.
+// nectar can use it, and never shows it, but it sits in the process's
+// command line, which every user of the machine can read (ps, /proc), and
+// in the shell's history. The warning shows the URL with the password
+// masked.
+func (a *app) warnSourcePassword() {
+	shown, ok := source.RedactURL(a.source)
+	if !ok {
+		return
+	}
+	warnf(a.stderr, "--source %s holds a password, which any user of this machine can read in nectar's command line (ps)", shown)
+	fmt.Fprintf(a.stderr, "nectar: hint: drop the password from the URL and put it in $%s (and the user name in $%s) instead\n",
+		source.EnvGitToken, source.EnvGitUsername)
+}
+
 // folder returns the source as a local folder, for commands that change it.
 func (a *app) folder() (manage.Folder, error) {
 	src := a.source
 	if strings.Contains(src, "://") || strings.HasPrefix(src, "git@") {
-		return manage.Folder{}, hint.New(fmt.Sprintf("--source %s is not a local folder", src),
+		shown, _ := source.RedactURL(src)
+		return manage.Folder{}, hint.New(fmt.Sprintf("--source %s is not a local folder", shown),
 			"this command changes files: run it in a clone of the repository, then commit and push")
 	}
 	if a.subPath != "" {

@@ -6,10 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/hint"
@@ -22,6 +27,11 @@ type Editor struct {
 	Stdout, Stderr io.Writer
 }
 
+// plainCommand matches an editor command made only of plain words: no
+// quoting, expansion, redirection or list, and a first word that is not a
+// variable assignment. Such a command means the same with "exec" in front.
+var plainCommand = regexp.MustCompile(`^[ \t]*[A-Za-z0-9_./~+-][A-Za-z0-9_./~+,:@%-]*([ \t]+[A-Za-z0-9_./~+,:@%=-]+)*[ \t]*$`)
+
 // command returns the editor as the user configured it: $VISUAL, $EDITOR,
 // or vi. Like git, it runs through the shell so "code --wait" works.
 func (e Editor) command(path string) *exec.Cmd {
@@ -32,8 +42,19 @@ func (e Editor) command(path string) *exec.Cmd {
 	if ed == "" {
 		ed = "vi"
 	}
-	cmd := exec.Command("/bin/sh", "-c", ed+` "$1"`, "editor", path)
+	script := ed + ` "$1"`
+	if plainCommand.MatchString(ed) {
+		// The shell replaces itself with the editor, so a signal nectar
+		// passes on reaches the editor. Otherwise it would reach a shell
+		// (dash does not exec the last command on its own) that dies and
+		// leaves the editor running without nectar.
+		script = "exec " + script
+	}
+	cmd := exec.Command("/bin/sh", "-c", script, "editor", path)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.Stdin, e.Stdout, e.Stderr
+	// Output copied through a pipe must not keep nectar waiting on a
+	// child the editor left behind.
+	cmd.WaitDelay = time.Second
 	return cmd
 }
 
@@ -100,10 +121,114 @@ func shred(path string) {
 	os.Remove(path)
 }
 
+// shredDir shreds every file in dir and removes it. Editors leave copies
+// of what they edit next to the file (vim's .swp, backups ending in ~),
+// and those hold the plaintext as much as the file does. Calling it again
+// is harmless.
+func shredDir(dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			shred(p)
+		}
+		return nil
+	})
+	os.RemoveAll(dir)
+}
+
+// editSignals end nectar by default. While the decrypted copy exists they
+// are caught instead, so that nectar always lives to shred it.
+var editSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// editorGrace is how long the editor has to exit once nectar passed it a
+// SIGTERM or SIGHUP, before it is killed. Whoever sent the signal expects
+// nectar gone soon (docker stop waits 10 s, then kills).
+const editorGrace = 2 * time.Second
+
+// terminates reports whether sig asks nectar to go away now, whatever the
+// editor does. SIGINT and SIGQUIT do not: typed at a terminal (Ctrl-C,
+// Ctrl-\) they reach the whole foreground process group, the editor
+// included, and the editor decides. vi, for one, ignores Ctrl-C, and the
+// person using it would not expect nectar to throw the edit away.
+func terminates(sig os.Signal) bool {
+	return sig == syscall.SIGTERM || sig == syscall.SIGHUP
+}
+
+// signalName names the signals nectar reacts to the way kill(1) spells them.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGQUIT:
+		return "SIGQUIT"
+	}
+	return sig.String()
+}
+
+// runEditor starts the editor and waits for it while watching sigs. On
+// SIGTERM or SIGHUP it passes the signal on to the editor, calls abandon
+// at once (so the plaintext is gone even if nectar is killed while it
+// waits), and gives the editor grace to exit before killing it: an editor
+// left running would keep the plaintext on screen and in memory with
+// nectar gone. It returns that signal, or
+// nil and the editor's own result. The editor stays in nectar's process
+// group on purpose: that keeps it in the terminal's foreground group, so
+// it can read the keyboard and gets the terminal's signals itself.
+func runEditor(cmd *exec.Cmd, sigs <-chan os.Signal, abandon func(), grace time.Duration) (os.Signal, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case err := <-done:
+			// A hang-up often ends the editor just before nectar sees its
+			// own copy of the signal; it still means nobody is there to
+			// stand behind what was saved.
+			for {
+				select {
+				case sig := <-sigs:
+					if terminates(sig) {
+						abandon()
+						return sig, nil
+					}
+				default:
+					return nil, err
+				}
+			}
+		case sig := <-sigs:
+			if !terminates(sig) {
+				continue
+			}
+			cmd.Process.Signal(sig)
+			abandon()
+			select {
+			case <-done:
+			case <-time.After(grace):
+				cmd.Process.Kill()
+				<-done
+			}
+			return sig, nil
+		}
+	}
+}
+
+// abandonedError says the edit ended without a change, and why.
+func abandonedError(account, conn, why string) error {
+	return hint.Wrap(fmt.Errorf("the edit of %s of account %s was abandoned: %s; nothing was changed, and the decrypted copy was shredded", conn, account, why),
+		fmt.Sprintf("run `nectar cred edit %s %s` again", account, conn))
+}
+
 // EditCredential decrypts a credential into a RAM-backed temporary file,
 // runs the editor on it, validates the result and, if it changed, encrypts
-// it back. The temporary file is shredded whatever happens. It reports
-// whether the credential changed.
+// it back. The temporary file is shredded whatever happens, also when
+// nectar is sent SIGTERM or SIGHUP (a closed terminal) while the editor is
+// open: the edit is then abandoned with an error. It reports whether the
+// credential changed.
 func (f Folder) EditCredential(account, conn string, ids *secrets.Identities, ed Editor) (bool, error) {
 	_, rs, err := f.settings()
 	if err != nil {
@@ -113,17 +238,36 @@ func (f Folder) EditCredential(account, conn string, ids *secrets.Identities, ed
 	if err != nil {
 		return false, err
 	}
+	// Caught from before the plaintext is written until after it is
+	// shredded (defers run last-registered first). A signal the process
+	// was started with ignored (nohup, a background job) stays ignored.
+	sigs := make(chan os.Signal, len(editSignals))
+	for _, sig := range editSignals {
+		if !signal.Ignored(sig) {
+			signal.Notify(sigs, sig)
+		}
+	}
+	defer signal.Stop(sigs)
 	dir, err := memoryTempDir()
 	if err != nil {
 		return false, err
 	}
-	defer os.RemoveAll(dir)
+	defer shredDir(dir)
 	tmp := filepath.Join(dir, conn+".yml")
-	defer shred(tmp)
 	if err := os.WriteFile(tmp, plain, 0o600); err != nil {
 		return false, err
 	}
-	if err := ed.command(tmp).Run(); err != nil {
+	sig, err := runEditor(ed.command(tmp), sigs, func() { shredDir(dir) }, editorGrace)
+	if sig != nil {
+		return false, abandonedError(account, conn, "nectar was sent "+signalName(sig)+" while the editor was open")
+	}
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				return false, abandonedError(account, conn, "the editor was stopped by "+signalName(ws.Signal()))
+			}
+		}
 		return false, hint.Wrap(fmt.Errorf("the editor failed: %w", err), "nothing was changed; set $EDITOR to your editor")
 	}
 	edited, err := os.ReadFile(tmp)

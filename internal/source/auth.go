@@ -78,6 +78,30 @@ func newRemote(raw string, spec Spec, getenv func(string) string) (*remote, erro
 	return r, nil
 }
 
+// RedactURL returns source fit to be shown, with the password of a URL
+// replaced by "xxxxx", and reports whether it had one. A password on the
+// command line is readable by every user of the machine (ps, /proc), so
+// the caller can warn about it. A URL that does not parse is shown from
+// its last "@" on only: where its user info ends cannot be told for sure,
+// so all of it is hidden.
+func RedactURL(source string) (shown string, hasPassword bool) {
+	scheme, rest, ok := strings.Cut(source, "://")
+	if !ok {
+		return source, false
+	}
+	if u, err := url.Parse(source); err == nil {
+		if _, has := u.User.Password(); has {
+			return u.Redacted(), true
+		}
+		return source, false
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return source, false
+	}
+	return scheme + "://xxxxx@" + rest[at+1:], strings.Contains(rest[:at], ":")
+}
+
 // sshAuth sets up public-key auth: from the key file (or key text) when
 // given, else from the SSH agent; host keys from knownHosts when given,
 // else from $SSH_KNOWN_HOSTS or ~/.ssh/known_hosts (go-git's default).
