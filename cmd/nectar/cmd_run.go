@@ -122,12 +122,16 @@ func statusToken(file string) (string, error) {
 }
 
 // serveStatus listens on addr (so a taken port fails at start, not later)
-// and serves h until ctx ends or the returned stop is called.
+// and serves h until ctx ends or the returned stop is called. The listener
+// caps open connections, and the server hands addr to the handler, which
+// without a token answers only requests addressed to this machine or addr.
 func (a *app) serveStatus(ctx context.Context, addr, token string, h http.Handler) (stop func(), err error) {
+	opts := status.DefaultServerOptions()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, hint.Wrap(fmt.Errorf("cannot serve the status page on %s: %w", addr, err), "pick another address with --listen, or --listen '' for none")
 	}
+	ln = status.LimitListener(ln, opts.MaxConns)
 	log := a.logger()
 	if w := status.ExposureWarning(addr, token); w != "" {
 		for line := range strings.SplitSeq(w, "\n") {
@@ -138,7 +142,7 @@ func (a *app) serveStatus(ctx context.Context, addr, token string, h http.Handle
 			}
 		}
 	}
-	srv := status.NewServer(addr, h)
+	srv := opts.Server(addr, h)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("the status page stopped", "error", err)

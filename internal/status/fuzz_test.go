@@ -35,7 +35,7 @@ func FuzzFilesPath(f *testing.F) {
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
-		req, err := http.NewRequest(http.MethodGet, "http://nectar/files/"+p, nil)
+		req, err := http.NewRequest(http.MethodGet, "http://127.0.0.1:8090/files/"+p, nil)
 		if err != nil {
 			return // not a URL at all
 		}

@@ -13,12 +13,21 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from what the handler serves now")
 
-// get serves one GET request.
+// get serves one GET request, addressed to this machine as a browser on
+// it would address it.
 func get(t testing.TB, h http.Handler, target string) *httptest.ResponseRecorder {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	h.ServeHTTP(rec, localRequest(http.MethodGet, target))
 	return rec
+}
+
+// localRequest is httptest.NewRequest with the Host a local browser sends
+// (httptest's own, example.com, is one the handler refuses without a token).
+func localRequest(method, target string) *http.Request {
+	req := httptest.NewRequest(method, target, nil)
+	req.Host = "127.0.0.1:8090"
+	return req
 }
 
 // checkGolden compares got with testdata/name, or rewrites it with -update.

@@ -57,7 +57,7 @@ func (a *auth) check(w http.ResponseWriter, r *http.Request) bool {
 	if !a.enabled {
 		return true
 	}
-	if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && a.matches(strings.TrimSpace(v)) {
+	if v, ok := bearerToken(r.Header.Get("Authorization")); ok && a.matches(v) {
 		return true
 	}
 	if v := r.URL.Query().Get("token"); v != "" && a.matches(v) {
@@ -71,6 +71,18 @@ func (a *auth) check(w http.ResponseWriter, r *http.Request) bool {
 		return subtle.ConstantTimeCompare([]byte(c.Value), []byte(a.cookie)) == 1
 	}
 	return false
+}
+
+// bearerToken returns the credentials of an "Authorization: Bearer ..."
+// header. The scheme's name is case-insensitive (RFC 9110, section 11.1),
+// so "bearer" and "BEARER" are the same scheme, and blanks around the
+// token do not count.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
 }
 
 // matches compares digests, so neither the token's bytes nor its length

@@ -26,6 +26,15 @@ type HandlerOptions struct {
 	// Log receives the handler's own failures (a template that would not
 	// render, say); nil discards them.
 	Log *slog.Logger
+	// Listen is the address the page is served on ("127.0.0.1:8090").
+	// Without a Token, only requests whose Host names this machine are
+	// answered: a loopback address, localhost (or a name under it), or
+	// Listen's own host; others get 421, which keeps a DNS-rebinding web
+	// page from reading the fleet through the operator's browser. When
+	// Listen is empty or a wildcard (":8090", "0.0.0.0:8090"), any IP
+	// literal is accepted too, but no other name. ServerOptions.Server
+	// fills it in from its addr when left empty.
+	Listen string
 }
 
 // handler serves the status page from a Store.
@@ -35,7 +44,8 @@ type handler struct {
 	auth    *auth
 	metrics http.Handler
 	events  *eventStreams
-	cache   answerCache
+	cache   *answerCache
+	hosts   hostPolicy
 	log     *slog.Logger
 }
 
@@ -57,8 +67,22 @@ func NewHandler(store *Store, opts HandlerOptions) http.Handler {
 		auth:    newAuth(opts.Token),
 		metrics: promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slogPrinter{opts.Log}}),
 		events:  &eventStreams{store: store},
+		cache:   &answerCache{},
+		hosts:   newHostPolicy(opts.Listen, opts.Token),
 		log:     opts.Log,
 	}
+}
+
+// servedOn returns the handler as served on addr, when it was built
+// without a listen address; it shares everything else with h.
+func (h *handler) servedOn(addr string) *handler {
+	if h.opts.Listen != "" {
+		return h
+	}
+	c := *h
+	c.opts.Listen = addr
+	c.hosts = newHostPolicy(addr, h.opts.Token)
+	return &c
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -72,23 +96,32 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Only canonical paths are served: "..", "//", "/./" and trailing
 	// slashes are not redirected to somewhere else, they are simply not
 	// there. That keeps every route's namespace exactly what it says.
-	if p == "" || p[0] != '/' || path.Clean(p) != p {
-		h.notFound(w, r)
-		return
-	}
-	if p == "/healthz" {
+	canonical := p != "" && p[0] == '/' && path.Clean(p) == p
+	// /healthz and the static assets tell nothing about the fleet: they
+	// need neither the token nor a Host naming this machine, so probes
+	// may use a service name ("http://nectar:8090/healthz").
+	if canonical && p == "/healthz" {
 		plainText(w, http.StatusOK, "ok\n")
 		return
 	}
-	if asset, ok := strings.CutPrefix(p, "/static/"); ok {
-		// The stylesheet and the script hold no data, and a browser
-		// fetches them without the token a curl user would send.
+	if asset, ok := strings.CutPrefix(p, "/static/"); ok && canonical {
+		// A browser fetches these without the token a curl user would send.
 		serveAsset(w, asset)
+		return
+	}
+	// Everything else shows the fleet, even a 404 page (its header names
+	// the fleet), so the Host and the token are checked first.
+	if !h.hosts.allows(r.Host) {
+		plainError(w, http.StatusMisdirectedRequest, "misdirected request: without a token this status page answers only requests addressed to this machine (127.0.0.1, localhost) or to its --listen address\nhint: open it by that address, or set a token")
 		return
 	}
 	if !h.auth.check(w, r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="nectar status"`)
 		plainError(w, http.StatusUnauthorized, "this status page needs a token\nhint: send \"Authorization: Bearer <token>\", or open the page once with ?token=<token>")
+		return
+	}
+	if !canonical {
+		h.notFound(w, r)
 		return
 	}
 	switch {
@@ -99,7 +132,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/files":
 		h.fileList(w, r)
 	case strings.HasPrefix(p, "/files/"):
-		h.file(w, r, strings.TrimPrefix(p, "/files/"))
+		h.file(w, r)
 	case strings.HasPrefix(p, "/bots/"):
 		h.bot(w, r, strings.TrimPrefix(p, "/bots/"))
 	case p == "/events":

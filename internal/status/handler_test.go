@@ -164,10 +164,15 @@ func TestFilesConfined(t *testing.T) {
 		}
 	}
 	list := get(t, h, "/files").Body.String()
-	for _, hidden := range []string{"scripts/escape.py", "scripts/.hidden.py", "conf/connectors/binance.yml", "accounts/master_account"} {
+	for _, hidden := range []string{"scripts/.hidden.py", "conf/connectors/binance.yml", "accounts/master_account", "/files/scripts/escape.py"} {
 		if strings.Contains(list, hidden) {
 			t.Errorf("/files lists %s", hidden)
 		}
+	}
+	// The link into accounts/ is named, so the list is what the bots get,
+	// but neither its target nor a link to it is shown.
+	if want := "<code>scripts/escape.py</code></td><td class=\"num\">0 B</td><td>link into accounts/; never shown</td>"; !strings.Contains(list, want) {
+		t.Errorf("/files does not list the link into accounts/ as never shown")
 	}
 }
 

@@ -121,7 +121,7 @@ func firstEvents(t *testing.T, h http.Handler) []byte {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/events", nil).WithContext(ctx))
+	h.ServeHTTP(rec, localRequest(http.MethodGet, "/events").WithContext(ctx))
 	if !strings.Contains(rec.Body.String(), "event: status") {
 		t.Fatalf("/events sent no status event: %q", rec.Body)
 	}

@@ -3,7 +3,9 @@ package status
 import (
 	"bytes"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -50,14 +52,51 @@ func (h *handler) fileList(w http.ResponseWriter, r *http.Request) {
 
 // file shows one shared file of the applied revision. Only the in-memory
 // copy is consulted, so no path can reach anything else.
-func (h *handler) file(w http.ResponseWriter, r *http.Request, p string) {
+func (h *handler) file(w http.ResponseWriter, r *http.Request) {
 	snap := h.store.current()
-	f, ok := snap.files.lookup(p)
+	p, ok := sharedPathOf(r.URL)
 	if !ok {
 		h.notFound(w, r)
 		return
 	}
+	f, ok := snap.files.lookup(p)
+	if !ok || f.Secret {
+		h.notFound(w, r)
+		return
+	}
 	h.page(w, r, snap, http.StatusOK, "file", pageData{Title: p, Nav: "files", Files: snap.files, File: &f})
+}
+
+// sharedPathOf returns the shared file a /files/ URL names. Each segment
+// of the escaped path is decoded on its own, so a "%2F" that is part of a
+// file's name (sent as %252F) or that a client sent for a slash never adds
+// a folder level: a name cannot hold a slash, so such a segment names
+// nothing, and neither does one that decodes to "", "." or "..".
+func sharedPathOf(u *url.URL) (string, bool) {
+	rest, ok := strings.CutPrefix(u.EscapedPath(), "/files/")
+	if !ok {
+		return "", false
+	}
+	segs := strings.Split(rest, "/")
+	for i, seg := range segs {
+		name, err := url.PathUnescape(seg)
+		if err != nil || name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
+			return "", false
+		}
+		segs[i] = name
+	}
+	return strings.Join(segs, "/"), true
+}
+
+// fileHref is the link to a shared file's page: "/files/" and the path
+// with each segment escaped, so "?", "#", "%", spaces and the like in a
+// name reach sharedPathOf as they are.
+func fileHref(p string) string {
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return "/files/" + strings.Join(segs, "/")
 }
 
 // page renders a page of snap whole before writing, so a template failure

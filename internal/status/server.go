@@ -18,6 +18,12 @@ type ServerOptions struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	MaxHeaderBytes    int
+	// MaxConns caps the connections open at once (LimitListener applies
+	// it to the server's listener). Further clients wait in the kernel's
+	// accept queue until one closes, so a flood of idle or slow
+	// connections cannot take the daemon's file descriptors or memory.
+	// Zero or less: no cap.
+	MaxConns int
 }
 
 // DefaultServerOptions suit a status page on a private network.
@@ -28,6 +34,9 @@ func DefaultServerOptions() ServerOptions {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		// Far more than a few browser tabs (each holds an event stream),
+		// a Prometheus scraper and `nectar status` ever need.
+		MaxConns: 256,
 	}
 }
 
@@ -39,8 +48,14 @@ func NewServer(addr string, h http.Handler) *http.Server {
 
 // Server returns an http.Server for the status page on addr. Shutdown ends
 // open event streams too: without that, Shutdown would wait on them until
-// its context ran out, since a stream is never idle.
+// its context ran out, since a stream is never idle. A handler from
+// NewHandler given no HandlerOptions.Listen takes addr as its listen
+// address, so its Host check knows the name the page is served under.
+// The connection cap is the listener's: see LimitListener.
 func (o ServerOptions) Server(addr string, h http.Handler) *http.Server {
+	if sh, ok := h.(*handler); ok {
+		h = sh.servedOn(addr)
+	}
 	base, cancel := context.WithCancel(context.Background())
 	srv := &http.Server{
 		Addr:              addr,

@@ -2,6 +2,7 @@ package status
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"io/fs"
 	"path"
@@ -38,6 +39,12 @@ type sharedFile struct {
 	// Content is nil when the file is not shown; Omitted says why.
 	Content []byte
 	Omitted string
+	// Link is the target of a symlink, as written in the source; Content
+	// is then the target's, which is what every bot gets.
+	Link string
+	// Secret marks a link into accounts/ or to an encrypted file: it is
+	// listed by name, and its page does not exist.
+	Secret bool
 }
 
 // sharedFiles is the in-memory copy of the shared roots at one revision.
@@ -63,11 +70,22 @@ func (s *sharedFiles) lookup(p string) (sharedFile, bool) {
 }
 
 // copySharedFiles reads the shared roots of fsys into memory. It never
-// fails: a file it cannot read is listed with the reason.
+// fails: a file it cannot read is listed with the reason. It lists what
+// the loader hands the renderer (internal/fleet's walk): hidden names and
+// __pycache__ are skipped, and a symlink counts as the file it points at,
+// since the renderer copies the target's content into every bot.
 func copySharedFiles(fsys fs.FS, revision string) *sharedFiles {
 	out := &sharedFiles{Revision: revision}
 	budget := int64(maxSharedTotal)
 	for _, root := range sharedRoots {
+		if linkedFolder(fsys, root) {
+			// The loader does not follow a linked folder: no bot gets
+			// anything from it, and walking it could wander anywhere.
+			if _, err := fs.Stat(fsys, root); err == nil {
+				out.Files = append(out.Files, sharedFile{Path: root, Omitted: omitFolderLink})
+			}
+			continue
+		}
 		_ = fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				if p == root {
@@ -76,20 +94,20 @@ func copySharedFiles(fsys fs.FS, revision string) *sharedFiles {
 				out.Files = append(out.Files, sharedFile{Path: p, Omitted: "could not be read"})
 				return nil
 			}
-			if strings.HasPrefix(d.Name(), ".") && p != root {
-				// .gitkeep and friends: noise, and hidden folders are
-				// no part of what a bot runs.
+			if p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "__pycache__") {
+				// .gitkeep, caches and friends: the loader ignores them,
+				// so no bot gets them.
 				if d.IsDir() {
 					return fs.SkipDir
 				}
 				return nil
 			}
-			if d.IsDir() || !d.Type().IsRegular() {
-				// Symlinks are not followed: the loader refuses those
-				// that escape the source, and this copy need not judge.
-				return nil
+			switch {
+			case d.Type()&fs.ModeSymlink != 0:
+				out.Files = append(out.Files, readLink(fsys, p, &budget))
+			case d.Type().IsRegular():
+				out.Files = append(out.Files, readShared(fsys, p, p, &budget))
 			}
-			out.Files = append(out.Files, readShared(fsys, p, &budget))
 			return nil
 		})
 	}
@@ -97,10 +115,134 @@ func copySharedFiles(fsys fs.FS, revision string) *sharedFiles {
 	return out
 }
 
-// readShared reads one file within the remaining budget.
-func readShared(fsys fs.FS, p string, budget *int64) sharedFile {
+// Why a link is listed without its content. The loader refuses the last
+// four as problems of the source, so no bot gets anything for them.
+const (
+	omitSecretLink = "link into accounts/; never shown"
+	omitAgeLink    = "link to an encrypted file; never shown"
+	omitOutside    = "link out of the source; bots get nothing"
+	omitLinkLoop   = "link loop; bots get nothing"
+	omitBrokenLink = "broken link; bots get nothing"
+	omitFolderLink = "link to a folder, which nectar does not follow; bots get nothing"
+)
+
+var (
+	errOutside = errors.New("leads outside the source")
+	errSecret  = errors.New("leads into accounts/")
+	errLoop    = errors.New("link loop")
+)
+
+// linkedFolder reports whether root, or a folder above it, is a symlink.
+func linkedFolder(fsys fs.FS, root string) bool {
+	for p := root; p != "."; p = path.Dir(p) {
+		if info, err := fs.Lstat(fsys, p); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// readLink lists the symlink at p as the file a bot gets through it: its
+// target's content, read by the target's own path once every link on the
+// way is resolved here. The resolution is this package's own, so that a
+// link into accounts/ (directly, through another link, or through a
+// linked folder) is recognised before anything there is opened.
+func readLink(fsys fs.FS, p string, budget *int64) sharedFile {
 	f := sharedFile{Path: p}
-	if strings.HasSuffix(p, ".age") {
+	if _, ok := fsys.(fs.ReadLinkFS); !ok {
+		// Without ReadLink this package cannot tell where the link leads,
+		// so it cannot rule out accounts/.
+		f.Omitted, f.Secret = "link that cannot be resolved here; not shown", true
+		return f
+	}
+	resolved, err := resolveLinks(fsys, p)
+	switch {
+	case errors.Is(err, errSecret):
+		f.Omitted, f.Secret = omitSecretLink, true
+		return f
+	case errors.Is(err, errOutside):
+		f.Omitted = omitOutside
+		return f
+	case errors.Is(err, errLoop):
+		f.Omitted = omitLinkLoop
+		return f
+	case errors.Is(err, fs.ErrNotExist):
+		f.Omitted = omitBrokenLink
+		return f
+	case err != nil:
+		f.Omitted = "could not be read"
+		return f
+	}
+	if hasSuffixFold(resolved, ".age") {
+		f.Omitted, f.Secret = omitAgeLink, true
+		return f
+	}
+	if info, err := fs.Stat(fsys, resolved); err == nil && info.IsDir() {
+		f.Omitted = omitFolderLink
+		return f
+	}
+	// The target as written is worth showing only now: it stays in the
+	// source and leads to neither accounts/ nor an encrypted file.
+	read := readShared(fsys, p, resolved, budget)
+	read.Link, _ = fs.ReadLink(fsys, p)
+	return read
+}
+
+// resolveLinks returns the path name leads to with every symlink along it
+// followed, as the source's file systems follow them: relative to the
+// link's folder, never above the root, never absolute. It stops at the
+// first step into accounts/, before looking at anything there.
+func resolveLinks(fsys fs.FS, name string) (string, error) {
+	todo := strings.Split(name, "/")
+	var done []string
+	links := 0
+	for len(todo) > 0 {
+		elem := todo[0]
+		todo = todo[1:]
+		switch elem {
+		case "", ".":
+			continue
+		case "..":
+			if len(done) == 0 {
+				return "", errOutside
+			}
+			done = done[:len(done)-1]
+			continue
+		}
+		// EqualFold: on a case-insensitive file system "Accounts" is
+		// the same folder.
+		if len(done) == 0 && strings.EqualFold(elem, fleet.AccountsDir) {
+			return "", errSecret
+		}
+		cur := path.Join(path.Join(done...), elem)
+		info, err := fs.Lstat(fsys, cur)
+		if err != nil {
+			return "", err
+		}
+		if info.Mode()&fs.ModeSymlink == 0 {
+			done = append(done, elem)
+			continue
+		}
+		if links++; links > 40 {
+			return "", errLoop
+		}
+		target, err := fs.ReadLink(fsys, cur)
+		if err != nil {
+			return "", err
+		}
+		if path.IsAbs(target) {
+			return "", errOutside
+		}
+		todo = append(strings.Split(target, "/"), todo...)
+	}
+	return path.Join(done...), nil
+}
+
+// readShared reads the file at from, listed as p, within the remaining
+// budget.
+func readShared(fsys fs.FS, p, from string, budget *int64) sharedFile {
+	f := sharedFile{Path: p}
+	if hasSuffixFold(p, ".age") {
 		f.Omitted = "encrypted file; never shown"
 		return f
 	}
@@ -108,7 +250,7 @@ func readShared(fsys fs.FS, p string, budget *int64) sharedFile {
 		f.Omitted = "not kept: the status page keeps at most 8 MiB of files"
 		return f
 	}
-	file, err := fsys.Open(p)
+	file, err := fsys.Open(from)
 	if err != nil {
 		f.Omitted = "could not be read"
 		return f
@@ -143,4 +285,9 @@ func readShared(fsys fs.FS, p string, budget *int64) sharedFile {
 func looksEncrypted(data []byte) bool {
 	return bytes.HasPrefix(data, []byte("age-encryption.org/")) ||
 		bytes.Contains(data, []byte("-----BEGIN AGE ENCRYPTED FILE-----"))
+}
+
+// hasSuffixFold is strings.HasSuffix without regard to case.
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }

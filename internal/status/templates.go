@@ -46,6 +46,7 @@ var templateFuncs = template.FuncMap{
 	"dash":     dash,
 	"counts":   conditionCounts,
 	"besides":  errorBesides,
+	"fileHref": fileHref,
 }
 
 // errorBesides returns a bot's last error unless its last action already
