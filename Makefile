@@ -60,12 +60,10 @@ demo-clean:
 	-docker rm -f $$(docker ps -aq --filter label=nectar.fleet=quickstart) 2>/dev/null
 
 # The stand-in for Hummingbot used by tests and the demo: a static binary in
-# an image built FROM scratch, so nothing is pulled.
+# an image built FROM scratch, so nothing is pulled. The script is also what
+# the tests build it with (internal/testenv).
 testbot-image:
-	mkdir -p $(BIN)/testbot
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/testbot/nectar-testbot ./cmd/nectar-testbot
-	cp cmd/nectar-testbot/Dockerfile $(BIN)/testbot/Dockerfile
-	docker build -q -t nectar-testbot:dev $(BIN)/testbot
+	GO=$(GO) scripts/build-testbot.sh nectar-testbot:dev
 
 clean:
 	rm -rf $(BIN)

@@ -1,171 +1,105 @@
-// Command nectar-testbot stands in for Hummingbot in nectar's tests and
-// demo, so everything runs offline from an image built FROM scratch. At
-// start it does what Hummingbot does with nectar's files: it checks
-// CONFIG_PASSWORD against conf/.password_verification, decrypts every
-// secret of every connector file, and rewrites conf/conf_client.yml adding
-// its own defaults. Then it logs "ready" with the connector names (never a
-// value), keeps a heartbeat under data/, and exits 0 on SIGTERM. Any
-// failure exits 1 with the reason.
+// Command nectar-testbot stands in for Hummingbot 2.16 in nectar's tests and
+// demo. It is one static binary, built into an image FROM scratch (no
+// registry needed), that copies the official image's shape and, on every
+// point nectar depends on, its behaviour, including the awkward parts: the
+// point is that a test passing against the stand-in says something about
+// the real image.
+//
+// # Image
+//
+// Like hummingbot/hummingbot: no ENTRYPOINT, WORKDIR /home/hummingbot,
+// PATH=/opt/conda/envs/hummingbot/bin:/usr/local/bin:/usr/bin:/bin, and the
+// shell-form command, stored as
+//
+//	["/bin/bash", "-lc", "conda activate hummingbot && ./bin/hummingbot_quickstart.py 2>> ./logs/errors.log"]
+//
+// The binary is copied to /bin/bash, /opt/conda/envs/hummingbot/bin/hbot and
+// /home/hummingbot/bin/hummingbot_quickstart.py, and picks its behaviour from
+// the base name it was started under (or, under any other name, from its
+// first argument: `nectar-testbot hbot start …`). The image also holds
+// scripts/v2_with_controllers.py, a few built-in controllers and empty
+// conf/{connectors,strategies,controllers,scripts}, data, logs and certs
+// (cmd/nectar-testbot/image plus scripts/build-testbot.sh).
+//
+// # bash (the default command's PID 1)
+//
+// Ignores SIGTERM and SIGINT, as bash does as PID 1, runs
+// bin/hummingbot_quickstart.py with stderr appended to logs/errors.log and
+// exits with its code. So `docker stop` of a classic bot always waits the
+// whole timeout and kills it: the bot never gets to cancel its orders.
+//
+// # hummingbot_quickstart.py (classic launch)
+//
+// Reads CONFIG_PASSWORD, SCRIPT_CONFIG (a V2 script config in conf/scripts/,
+// it wins when both are set), CONFIG_FILE_NAME (a V1 strategy YAML in
+// conf/strategies/; a .py there is simply not found) and HEADLESS_MODE, or
+// the matching flags. A missing conf/.password_verification exits 1, a
+// wrong password logs "Invalid password." and exits 0 (as upstream does), a
+// config that does not load exits 1. It installs no signal handler: SIGTERM
+// ends it on the spot (or is dropped by the kernel when it is PID 1), with
+// no stop record.
+//
+// # hbot (`hbot start FILE [--v1-strategy|--v2-script|--controller] --foreground`)
+//
+// Resolves FILE (an exact name) in conf/strategies, conf/scripts and
+// conf/controllers with hbot's exit codes and messages, takes the password
+// from --password-stdin, HBOT_PASSWORD or CONFIG_PASSWORD, creates
+// conf/.password_verification when missing, wraps a controller config in a
+// loader script config (conf/scripts/<stem>.yml), writes data/bot/{bot.pid,
+// meta.json,loaded.json} and logs to logs/logs_<name>.log. Once the strategy
+// runs it writes data/bot/status.json (again on every SIGUSR1), and on
+// SIGTERM or SIGINT it "cancels orders" for TESTBOT_STOP_DELAY, appends a
+// line to data/testbot-stops, writes a final status.json, removes bot.pid
+// and exits 0. Signals that arrive before that have their default action,
+// which for PID 1 means they are dropped.
+//
+// # Both launches
+//
+// They check the instance folder as Hummingbot would: every connector
+// secret must decrypt with the password, a V2 script config must name a
+// script_file_name present in scripts/ (and its controllers_config entries
+// must exist with their controller modules), a V1 config must be a mapping
+// whose strategy: is one of Hummingbot's V1 strategies. conf/conf_client.yml
+// is rewritten with defaults added, and conf/hummingbot_logs.yml and
+// conf/conf_fee_overrides.yml are created when missing. A line "testbot:
+// ready connectors=…" (names only, never a value) goes to stdout.
+//
+// # Test knobs (environment)
+//
+//	HUMMINGBOT_HOME       the instance folder (default /home/hummingbot)
+//	TESTBOT_HEARTBEAT     how often data/testbot-heartbeat is rewritten (Go duration, default 2s)
+//	TESTBOT_STOP_DELAY    how long hbot's stop "cancels orders" (Go duration, default 1s)
+//	TESTBOT_NOT_TRADING=1 status.json says the strategy is not running (the bot still runs)
+//	TESTBOT_ERRORS=N      log N lines at ERROR level right after start
 package main
 
 import (
-	"errors"
 	"fmt"
-	"log"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"slices"
-	"strings"
-	"syscall"
-	"time"
-
-	"gopkg.in/yaml.v3"
-
-	"github.com/nectarhq/nectar/internal/atomicfile"
-	"github.com/nectarhq/nectar/internal/hbcrypt"
 )
 
+// modes maps the names the binary is installed under to what it does.
+var modes = map[string]func(args []string) int{
+	"bash":                     bashMain,
+	"hummingbot_quickstart.py": quickstartMain,
+	"hbot":                     hbotMain,
+}
+
 func main() {
-	log.SetFlags(log.LstdFlags | log.LUTC)
-	log.SetPrefix("testbot: ")
-	// Catch SIGTERM before touching any file, so a stop during start-up
-	// never cuts a write short.
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
-	home := os.Getenv("HUMMINGBOT_HOME")
-	if home == "" {
-		home = "/home/hummingbot"
-	}
-	connectors, err := start(home, os.Getenv("CONFIG_PASSWORD"))
-	if err != nil {
-		log.Printf("failed: %v", err)
-		os.Exit(1)
-	}
-	log.Printf("ready connectors=%s script_config=%q headless=%q", strings.Join(connectors, ","), os.Getenv("SCRIPT_CONFIG"), os.Getenv("HEADLESS_MODE"))
-
-	interval := 2 * time.Second
-	if d, err := time.ParseDuration(os.Getenv("TESTBOT_HEARTBEAT")); err == nil && d > 0 {
-		interval = d
-	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	heartbeat := filepath.Join(home, "data", "testbot-heartbeat")
-	for {
-		if err := os.WriteFile(heartbeat, []byte(time.Now().UTC().Format(time.RFC3339Nano)+"\n"), 0o644); err != nil {
-			log.Printf("failed: heartbeat: %v", err)
-			os.Exit(1)
-		}
-		select {
-		case s := <-stop:
-			log.Printf("stopping on %v", s)
-			return
-		case <-tick.C:
-		}
-	}
+	os.Exit(run(os.Args))
 }
 
-// start checks the instance folder as Hummingbot would and returns the
-// connectors it found.
-func start(home, password string) ([]string, error) {
-	if password == "" {
-		return nil, errors.New("CONFIG_PASSWORD is not set")
+func run(argv []string) int {
+	if mode, ok := modes[filepath.Base(argv[0])]; ok {
+		return mode(argv[1:])
 	}
-	conf := filepath.Join(home, "conf")
-	keys := hbcrypt.NewKeyring()
-	verification, err := os.ReadFile(filepath.Join(conf, ".password_verification"))
-	if err != nil {
-		return nil, fmt.Errorf("password verification file: %w", err)
-	}
-	if err := keys.VerifyPassword(password, string(verification)); err != nil {
-		return nil, fmt.Errorf("CONFIG_PASSWORD does not match conf/.password_verification: %w", err)
-	}
-	files, err := filepath.Glob(filepath.Join(conf, "connectors", "*.yml"))
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, f := range files {
-		name, err := checkConnector(keys, password, f)
-		if err != nil {
-			return nil, err
-		}
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	if err := rewriteClientConfig(filepath.Join(conf, "conf_client.yml")); err != nil {
-		return nil, err
-	}
-	for _, d := range []string{"data", "logs"} {
-		if info, err := os.Stat(filepath.Join(home, d)); err != nil || !info.IsDir() {
-			return nil, fmt.Errorf("%s/ is not mounted", d)
+	// Under its build name (tests, `go run`) the mode is the first argument.
+	if len(argv) > 1 {
+		if mode, ok := modes[argv[1]]; ok {
+			return mode(argv[2:])
 		}
 	}
-	return names, nil
-}
-
-// checkConnector decrypts every encrypted value of one connector file.
-func checkConnector(keys *hbcrypt.Keyring, password, path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	var fields map[string]any
-	if err := yaml.Unmarshal(data, &fields); err != nil {
-		return "", fmt.Errorf("%s: invalid YAML: %w", filepath.Base(path), err)
-	}
-	name, _ := fields["connector"].(string)
-	if name+".yml" != filepath.Base(path) {
-		return "", fmt.Errorf("%s: connector: %q does not match the file name", filepath.Base(path), name)
-	}
-	secrets := 0
-	for field, v := range fields {
-		s, ok := v.(string)
-		if !ok {
-			continue
-		}
-		if _, err := hbcrypt.Inspect(s); err != nil {
-			continue // a plain setting
-		}
-		if _, err := keys.Decrypt(password, s); err != nil {
-			return "", fmt.Errorf("%s: field %s does not decrypt: %w", filepath.Base(path), field, err)
-		}
-		secrets++
-	}
-	if secrets == 0 {
-		return "", fmt.Errorf("%s: no encrypted field", filepath.Base(path))
-	}
-	return name, nil
-}
-
-// clientDefaults are a few of the keys Hummingbot adds to conf_client.yml
-// when it starts, enough to show that nectar does not treat them as drift.
-var clientDefaults = map[string]any{
-	"kill_switch_mode": map[string]any{},
-	"autofill_import":  "disabled",
-	"testbot_started":  true,
-}
-
-func rewriteClientConfig(path string) error {
-	cfg := map[string]any{}
-	if data, err := os.ReadFile(path); err == nil {
-		if err := yaml.Unmarshal(data, &cfg); err != nil {
-			return fmt.Errorf("conf_client.yml: %w", err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if cfg == nil {
-		cfg = map[string]any{}
-	}
-	for k, v := range clientDefaults {
-		if _, ok := cfg[k]; !ok {
-			cfg[k] = v
-		}
-	}
-	out, err := yaml.Marshal(cfg)
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, out, 0o600)
+	fmt.Fprintln(os.Stderr, "usage: nectar-testbot {bash|hummingbot_quickstart.py|hbot} [args...] (or install it under one of those names)")
+	return 2
 }

@@ -42,27 +42,12 @@ func Root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// buildOnce builds the image with the script `make testbot-image` runs, so
+// tests run the very image the demo does.
 var buildOnce = sync.OnceValue(func() error {
-	dir, err := os.MkdirTemp("", "nectar-testbot-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "nectar-testbot"), "./cmd/nectar-testbot")
+	build := exec.Command(filepath.Join(Root(), "scripts", "build-testbot.sh"), TestbotImage)
 	build.Dir = Root()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the test bot: %v\n%s", err, out)
-	}
-	df, err := os.ReadFile(filepath.Join(Root(), "cmd", "nectar-testbot", "Dockerfile"))
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), df, 0o644); err != nil {
-		return err
-	}
-	img := exec.Command("docker", "build", "-q", "-t", TestbotImage, dir)
-	if out, err := img.CombinedOutput(); err != nil {
 		return fmt.Errorf("building %s: %v\n%s", TestbotImage, err, out)
 	}
 	return nil

@@ -1,0 +1,1 @@
+# nectar-testbot: the controllers package.

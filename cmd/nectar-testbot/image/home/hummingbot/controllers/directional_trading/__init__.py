@@ -1,0 +1,1 @@
+# nectar-testbot: the directional_trading controllers package.

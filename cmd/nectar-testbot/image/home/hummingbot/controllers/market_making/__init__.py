@@ -1,0 +1,1 @@
+# nectar-testbot: the market_making controllers package.

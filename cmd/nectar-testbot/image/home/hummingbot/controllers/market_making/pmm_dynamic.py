@@ -1,0 +1,1 @@
+# nectar-testbot: stands in for a built-in controller; only its presence matters.
