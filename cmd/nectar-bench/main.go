@@ -49,11 +49,12 @@ func latency(m metrics) string {
 }
 
 var suites = map[string]suite{
-	"change": {"./internal/daemon", "ChangeToConverged", "1x"},
-	"noop":   {"./internal/reconcile", "NoOpPass", "30x"},
-	"render": {"./internal/render", "RenderFleet", "1x"},
-	"rss":    {"./internal/daemon", "RunRSS100", "1x"},
-	"status": {"./internal/status", "SteadyLoad", "1x"},
+	"change":  {"./internal/daemon", "ChangeToConverged", "1x"},
+	"noop":    {"./internal/reconcile", "NoOpPass", "30x"},
+	"render":  {"./internal/render", "RenderFleet", "1x"},
+	"rss":     {"./internal/daemon", "RunRSS100", "1x"},
+	"status":  {"./internal/status", "SteadyLoad", "1x"},
+	"rollout": {"./internal/reconcile", "FleetWideImageChange", "1x"},
 }
 
 var rows = []struct {
@@ -76,6 +77,9 @@ var rows = []struct {
 	{"rss", row{what: "nectar's memory managing 100 running bots", bench: "BenchmarkRunRSS100", format: func(m metrics) string {
 		return fmt.Sprintf("RSS %.1f MiB (peak %.1f MiB)", m["rss-MiB"], m["peak-rss-MiB"])
 	}}},
+	{"rollout", row{what: "fleet-wide image change, 40 bots in 10 accounts, each 5 s to stop gracefully → all running the new image", bench: "BenchmarkFleetWideImageChange", format: func(m metrics) string {
+		return fmt.Sprintf("%.1f s, %.2f× one bot's graceful recreate (%.1f s); %.0f killed", m["fleet-s"], m["ratio"], m["one-bot-s"], m["killed"])
+	}, target: "< 2× one graceful stop + start, 0 killed"}},
 	{"status", row{what: "status page under 500 requests/s on loopback while passes run (100 bots)", bench: "BenchmarkSteadyLoad", format: func(m metrics) string {
 		return fmt.Sprintf("`/` p50 %s, p99 %s; `/api/v1/status` p50 %s, p99 %s; %.0f req/s held",
 			ms(m["page-p50-ms"]), ms(m["page-p99-ms"]), ms(m["api-p50-ms"]), ms(m["api-p99-ms"]), m["req/s"])
@@ -83,7 +87,7 @@ var rows = []struct {
 }
 
 func main() {
-	only := flag.String("only", "", "run only these suites (comma-separated: change, noop, render, rss, status)")
+	only := flag.String("only", "", "run only these suites (comma-separated: change, noop, render, rss, status, rollout)")
 	outDir := flag.String("out", "bench", "folder for the dated table and LATEST.md")
 	flag.Parse()
 	want := map[string]bool{}
@@ -93,7 +97,7 @@ func main() {
 		}
 	}
 	results := map[string]metrics{}
-	for _, name := range []string{"change", "noop", "render", "rss", "status"} {
+	for _, name := range []string{"change", "noop", "render", "rss", "status", "rollout"} {
 		if len(want) > 0 && !want[name] {
 			continue
 		}

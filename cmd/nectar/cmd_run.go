@@ -34,6 +34,7 @@ type runFlags struct {
 	forcePolling bool
 	listen       string
 	tokenFile    string
+	healthEvery  time.Duration
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -61,6 +62,7 @@ func (a *app) runCommand() *cobra.Command {
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for a git source over SSH (default: $NECTAR_GIT_KNOWN_HOSTS, ~/.ssh/known_hosts)")
 	fl.BoolVar(&f.forcePolling, "poll-folder", false, "poll a folder source instead of using file events (network file systems)")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8090", "address of the read-only status page (empty: none)")
+	fl.DurationVar(&f.healthEvery, "health-every", 30*time.Second, "how often each running bot launched with hbot is asked for its own status (0: never)")
 	fl.StringVar(&f.tokenFile, "status-token-file", "", "file holding the token every status request must carry (default: $"+EnvStatusToken+")")
 	return cmd
 }
@@ -101,6 +103,11 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		Resync:     f.resync,
 		Log:        log,
 		OnPass:     store.RecordPass,
+		Health: daemon.Health{
+			Every:       f.healthEvery,
+			InstanceDir: e.rd.InstanceDir,
+			OnHealth:    store.RecordHealth,
+		},
 	})
 }
 

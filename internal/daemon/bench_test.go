@@ -62,7 +62,7 @@ func BenchmarkChangeToConverged(b *testing.B) {
 		commitAll(b, work)
 		d := startDaemon(b, "bench-git", source.Spec{Source: "file://" + work, Branch: "main", Poll: time.Hour})
 		measureChanges(b, d, "bg-pmm-btc", func(i int) {
-			writeFile(b, work, "bots/bg-pmm-btc.yml", fmt.Sprintf("account: master_account\nconnectors: [binance]\nenv:\n  CHANGE: %q\n", fmt.Sprint(i)))
+			writeFile(b, work, "bots/bg-pmm-btc.yml", fmt.Sprintf("account: master_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\nenv:\n  CHANGE: %q\n", fmt.Sprint(i)))
 			commitAll(b, work)
 		})
 	})
@@ -76,7 +76,7 @@ func BenchmarkChangeToConverged(b *testing.B) {
 		srv, _ := testenv.GitHTTPServer(b, filepath.Dir(bare), "")
 		d := startDaemon(b, "bench-http", source.Spec{Source: srv.URL + "/fleet.git", Poll: time.Second})
 		measureChanges(b, d, "bh-pmm-btc", func(i int) {
-			writeFile(b, work, "bots/bh-pmm-btc.yml", fmt.Sprintf("account: master_account\nconnectors: [binance]\nenv:\n  CHANGE: %q\n", fmt.Sprint(i)))
+			writeFile(b, work, "bots/bh-pmm-btc.yml", fmt.Sprintf("account: master_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\nenv:\n  CHANGE: %q\n", fmt.Sprint(i)))
 			commitAll(b, work)
 			testenv.Git(b, work, "push", "-q", "origin", "main")
 		})

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nectarhq/nectar/internal/reconcile"
@@ -25,6 +26,8 @@ type Config struct {
 	Log    *slog.Logger
 	// OnPass, when set, receives every pass (see reconcile.Loop.OnPass).
 	OnPass func(res *reconcile.Result, src reconcile.Source, sourceErr error)
+	// Health, when its Every is set, asks the bots for their own status.
+	Health Health
 }
 
 // Re-subscription delays after the engine's event stream broke.
@@ -60,6 +63,9 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Go(func() { followEvents(ctx, cfg.Runtime, cfg.Log, fleets, events) })
 
 	var lastFleet string
+	var current atomic.Value // the fleet's name, for the health checks
+	current.Store("")
+	wg.Go(func() { followHealth(ctx, cfg.Runtime, cfg.Health, func() string { return current.Load().(string) }) })
 	loop := &reconcile.Loop{
 		Reconciler: cfg.Reconciler,
 		Snapshot: func(ctx context.Context) (reconcile.Source, func(), error) {
@@ -78,6 +84,7 @@ func Run(ctx context.Context, cfg Config) error {
 			// subscription can only be made (or moved) after a load.
 			if res != nil && res.SourceOK && res.Fleet != lastFleet {
 				lastFleet = res.Fleet
+				current.Store(res.Fleet)
 				select {
 				case <-fleets:
 				default:

@@ -31,12 +31,16 @@ func TestDaemonFollowsAFolder(t *testing.T) {
 	}
 
 	t.Run("bot added", func(t *testing.T) {
-		writeFile(t, dir, "bots/dm-added.yml", "account: team_account\nconnectors: [binance]\n")
+		since := time.Now()
+		writeFile(t, dir, "bots/dm-added.yml", "account: team_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\n")
 		d.waitPass("dm-added was created", waitLong, func(res *reconcile.Result) bool { return acted(res, "dm-added", plan.Create) })
+		d.waitReady("dm-added", since)
 	})
 
 	t.Run("bot edited by rename-save", func(t *testing.T) {
-		renameSave(t, dir, "bots/dm-added.yml", "account: team_account\nconnectors: [binance]\nenv:\n  EXTRA: one\n")
+		since := time.Now()
+		defer func() { d.waitReady("dm-added", since) }()
+		renameSave(t, dir, "bots/dm-added.yml", "account: team_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\nenv:\n  EXTRA: one\n")
 		res := d.waitPass("dm-added was recreated", waitLong, func(res *reconcile.Result) bool { return acted(res, "dm-added", plan.Recreate) })
 		o, _ := outcome(res, "dm-added")
 		if !strings.Contains(o.Reason, "env") {
@@ -56,6 +60,7 @@ func TestDaemonFollowsAFolder(t *testing.T) {
 
 	t.Run("new folder with files", func(t *testing.T) {
 		d.converged(waitLong)
+		d.settle()
 		before := d.count.Load()
 		sub := filepath.Join(dir, "controllers", "market_making")
 		if err := os.MkdirAll(sub, 0o755); err != nil {
@@ -72,6 +77,7 @@ func TestDaemonFollowsAFolder(t *testing.T) {
 
 	t.Run("a burst of 200 writes is one or two passes", func(t *testing.T) {
 		d.converged(waitLong)
+		d.settle()
 		time.Sleep(300 * time.Millisecond) // let the events of the last actions settle
 		d.drain()
 		before := d.count.Load()
@@ -155,11 +161,13 @@ func containsShared(res *reconcile.Result, p string) bool {
 func TestDaemonAppliesALocalCommit(t *testing.T) {
 	work := gitFleet(t, "e2e-daemon-git", "dg-")
 	d := startDaemon(t, "e2e-daemon-git", source.Spec{Source: "file://" + work, Branch: "main", Poll: time.Hour})
+	start := time.Now()
 	res := d.converged(waitLong)
 	if !strings.HasPrefix(res.Revision, "main@sha1:") {
 		t.Errorf("revision %q, want main@sha1:<commit>", res.Revision)
 	}
-	writeFile(t, work, "bots/dg-pmm-btc.yml", "account: master_account\nconnectors: [binance]\nenv:\n  EXTRA: one\n")
+	d.waitReady("dg-pmm-btc", start)
+	writeFile(t, work, "bots/dg-pmm-btc.yml", "account: master_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\nenv:\n  EXTRA: one\n")
 	commit := commitAll(t, work)
 	res = d.waitPass("the commit was applied", waitLong, func(res *reconcile.Result) bool { return acted(res, "dg-pmm-btc", plan.Recreate) })
 	if res.Revision != "main@sha1:"+commit {
@@ -180,16 +188,19 @@ func TestDaemonAppliesAPushOverHTTP(t *testing.T) {
 	testenv.Git(t, work, "remote", "add", "origin", bare)
 	srv, _ := testenv.GitHTTPServer(t, filepath.Dir(bare), "")
 
+	start := time.Now()
 	d := startDaemon(t, "e2e-daemon-http", source.Spec{Source: srv.URL + "/fleet.git", Poll: 200 * time.Millisecond})
 	d.converged(waitLong)
+	d.waitReady("dh-pmm-btc", start)
 
-	writeFile(t, work, "bots/dh-pmm-btc.yml", "account: master_account\nconnectors: [binance]\nenv:\n  EXTRA: one\n")
+	writeFile(t, work, "bots/dh-pmm-btc.yml", "account: master_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\nenv:\n  EXTRA: one\n")
 	commit := commitAll(t, work)
 	testenv.Git(t, work, "push", "-q", "origin", "main")
 	res := d.waitPass("the push was applied", waitLong, func(res *reconcile.Result) bool { return acted(res, "dh-pmm-btc", plan.Recreate) })
 	if !strings.HasSuffix(res.Revision, "@sha1:"+commit) {
 		t.Errorf("revision %s, want the pushed commit %s", res.Revision, commit)
 	}
+	d.waitReady("dh-pmm-btc", res.Started)
 
 	testenv.Git(t, work, "reset", "-q", "--hard", first)
 	testenv.Git(t, work, "push", "-q", "-f", "origin", "main")

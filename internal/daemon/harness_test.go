@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nectarhq/nectar/internal/botstatus"
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/reconcile"
 	"github.com/nectarhq/nectar/internal/render"
@@ -28,6 +29,7 @@ import (
 type daemonUnderTest struct {
 	t      testing.TB
 	fleet  string
+	state  string
 	rt     *timedRuntime
 	src    *timedSource
 	snaps  sync.Map // *reconcile.Result → snapTiming of the pass's snapshot
@@ -70,12 +72,12 @@ func startDaemon(t testing.TB, fleetName string, spec source.Spec) *daemonUnderT
 	}
 	rt := &timedRuntime{Runtime: eng}
 	tsrc := &timedSource{Source: src}
-	d := &daemonUnderTest{t: t, fleet: fleetName, rt: rt, src: tsrc, passes: make(chan *reconcile.Result, 1000), cancel: cancel, done: make(chan error, 1)}
+	d := &daemonUnderTest{t: t, fleet: fleetName, state: state, rt: rt, src: tsrc, passes: make(chan *reconcile.Result, 1000), cancel: cancel, done: make(chan error, 1)}
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	r := reconcile.New(reconcile.Options{Runtime: rt, Renderer: rd, StateDir: state, Identities: ids, Log: log, StopTimeout: 5 * time.Second})
+	r := reconcile.New(reconcile.Options{Runtime: rt, Renderer: rd, StateDir: state, Identities: ids, Log: log})
 	go func() {
 		d.done <- Run(ctx, Config{
 			Source: tsrc, Runtime: rt, Reconciler: r, Resync: time.Hour, Log: log,
@@ -98,6 +100,38 @@ func startDaemon(t testing.TB, fleetName string, spec source.Spec) *daemonUnderT
 	}()
 	t.Cleanup(func() { d.stop(); eng.Close() })
 	return d
+}
+
+// waitReady waits until the bot's engine says it runs, in a status
+// snapshot written after since: it started, and its stop path is in
+// place. A stop before that is a kill after the whole stop timeout, with
+// Hummingbot as with the test bot, so a test that stops a bot it just
+// made waits for this first.
+func (d *daemonUnderTest) waitReady(bot string, since time.Time) {
+	d.t.Helper()
+	inst := filepath.Join(d.state, "instances", bot)
+	deadline := time.Now().Add(waitLong)
+	for {
+		info, err := os.Stat(filepath.Join(inst, botstatus.SnapshotFile))
+		snap, rerr := botstatus.ReadSnapshot(inst)
+		if err == nil && rerr == nil && !info.ModTime().Before(since) && snap.Running {
+			return
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("bot %s did not become ready", bot)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// settle waits until every running bot of the fleet is ready.
+func (d *daemonUnderTest) settle() {
+	d.t.Helper()
+	for bot, c := range d.containers() {
+		if c.Running() {
+			d.waitReady(bot, time.Time{})
+		}
+	}
 }
 
 // stop ends the daemon and checks it ended cleanly.
@@ -249,7 +283,7 @@ func (r *timedRuntime) Start(ctx context.Context, id string) error {
 	return r.Runtime.Start(ctx, id)
 }
 
-func (r *timedRuntime) Stop(ctx context.Context, id string, timeout time.Duration) error {
+func (r *timedRuntime) Stop(ctx context.Context, id string, timeout time.Duration) (runtime.Stopped, error) {
 	defer r.timed(time.Now())
 	return r.Runtime.Stop(ctx, id, timeout)
 }

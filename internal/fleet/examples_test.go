@@ -57,7 +57,7 @@ func FuzzBot(f *testing.F) {
 	f.Add([]byte("- 1\n- 2\n"))
 	f.Add([]byte("account: master\n---\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fsys := fstestFleet(map[string][]byte{"bots/fuzz.yml": data, "bots/other.yml": []byte("account: master\n")})
+		fsys := fstestFleet(map[string][]byte{"bots/fuzz.yml": data, "bots/other.yml": []byte("account: master\nlaunch: classic\n")})
 		fl := Load(fsys, Options{})
 		if _, ok := fl.Bots["fuzz"]; !ok {
 			t.Fatal("a bot file must always be listed, broken or not")

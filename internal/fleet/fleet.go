@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Paths and file names of the fleet layout.
@@ -21,6 +22,7 @@ const (
 	ScriptsDir       = "scripts"
 	ControllersDir   = "controllers"
 	ConfDir          = "conf"
+	StrategiesDir    = "strategies" // under conf/: V1 strategy configs
 	PasswordFile     = "password.age"
 	CredentialSuffix = ".yml.age"
 	BotSuffix        = ".yml"
@@ -33,7 +35,64 @@ const (
 )
 
 // Environment variables nectar sets itself; a bot's env may not set them.
-var reservedEnv = []string{"CONFIG_PASSWORD", "SCRIPT_CONFIG", "CONFIG_FILE_NAME", "HEADLESS_MODE"}
+var reservedEnv = []string{"CONFIG_PASSWORD", "HBOT_PASSWORD", "SCRIPT_CONFIG", "CONFIG_FILE_NAME", "HEADLESS_MODE"}
+
+// How a bot's container runs Hummingbot.
+const (
+	// LaunchHbot runs `hbot start <config> --foreground`: the bot is the
+	// container's main process, so SIGTERM makes it stop its strategy and
+	// cancel its orders (Hummingbot 2.16 and later).
+	LaunchHbot = "hbot"
+	// LaunchClassic runs the image's own command, configured through the
+	// environment. The official image's command is a shell that ignores
+	// SIGTERM, so every stop ends in a kill.
+	LaunchClassic = "classic"
+)
+
+// ConfigKind is which kind of config a bot runs, known from the folder
+// that holds it, as hbot knows it.
+type ConfigKind string
+
+// The kinds of config, by folder.
+const (
+	ConfigScript     ConfigKind = "script"     // conf/scripts/: a V2 script config
+	ConfigController ConfigKind = "controller" // conf/controllers/: a controller config
+	ConfigStrategy   ConfigKind = "strategy"   // conf/strategies/: a V1 strategy
+)
+
+// configDirs maps each kind to its folder in the source and the instance.
+var configDirs = []struct {
+	Kind ConfigKind
+	Dir  string
+}{
+	{ConfigScript, ConfDir + "/" + ScriptsDir},
+	{ConfigController, ConfDir + "/" + ControllersDir},
+	{ConfigStrategy, ConfDir + "/" + StrategiesDir},
+}
+
+// Dir is the folder, relative to the fleet root or the instance, that
+// holds configs of kind k.
+func (k ConfigKind) Dir() string {
+	for _, d := range configDirs {
+		if d.Kind == k {
+			return d.Dir
+		}
+	}
+	return ""
+}
+
+// Stop timeouts: the default gives a V2 strategy Hummingbot's own budget
+// (its executors up to 30 s, then 20 s to cancel orders) with room to
+// spare.
+const (
+	DefaultStopTimeout = 90 * time.Second
+	MinStopTimeout     = time.Second
+	MaxStopTimeout     = time.Hour
+)
+
+// DefaultMaxParallelRestarts is how many bots of one account are stopped,
+// recreated or removed at once unless nectar.yaml says otherwise.
+const DefaultMaxParallelRestarts = 4
 
 // Secret holds a plaintext secret in memory. It prints as [redacted] with
 // every fmt verb and in JSON, so a stray log line or error cannot leak it;
@@ -61,11 +120,15 @@ type Fleet struct {
 	Recipients []string
 	Prune      bool
 	Defaults   Defaults
+	// MaxParallelRestarts bounds the stops, recreates and removals of one
+	// account's bots in flight at once.
+	MaxParallelRestarts int
 
 	Accounts map[string]*Account
 	Bots     map[string]*Bot
 	// Shared lists the files copied into every bot: everything under
-	// scripts/, controllers/, conf/scripts/ and conf/controllers/.
+	// scripts/, controllers/, conf/scripts/, conf/controllers/ and
+	// conf/strategies/.
 	Shared []string
 
 	// FS is the source the fleet was read from, for reading Shared files.
@@ -88,6 +151,8 @@ type Defaults struct {
 	Env          map[string]string
 	ClientConfig map[string]any
 	Resources    Resources
+	Launch       string
+	StopTimeout  time.Duration
 }
 
 // Resources are a container's limits; empty means unlimited.
@@ -139,16 +204,31 @@ type Bot struct {
 	Hold  bool
 	// Connectors are the connectors rendered into the bot: the ones it
 	// names, or else every connector of its account.
-	Connectors   []string
-	Image        string
-	ScriptConfig string
-	Script       string
+	Connectors []string
+	Image      string
+	// Config is the file name of the config the bot runs, and ConfigKind
+	// the folder it was found in; "" when the bot names none.
+	Config     string
+	ConfigKind ConfigKind
+	// Launch is LaunchHbot or LaunchClassic.
+	Launch string
+	// StopTimeout is how long a stop waits before it kills the bot.
+	StopTimeout  time.Duration
 	Headless     bool
 	Env          map[string]string
 	ClientConfig map[string]any
 	Network      string
 	Restart      string
 	Resources    Resources
+}
+
+// ConfigPath is the config's path, relative to the fleet root and to the
+// instance folder alike; "" when the bot names none.
+func (b *Bot) ConfigPath() string {
+	if b.Config == "" {
+		return ""
+	}
+	return b.ConfigKind.Dir() + "/" + b.Config
 }
 
 // ContainerName is the name of a bot's container. Hummingbot's own API and
@@ -204,11 +284,8 @@ func (f *Fleet) BotFiles(b *Bot) []string {
 	for _, c := range b.Connectors {
 		files = append(files, credentialPath(b.Account, c))
 	}
-	if b.ScriptConfig != "" {
-		files = append(files, ConfDir+"/"+ScriptsDir+"/"+b.ScriptConfig)
-	}
-	if b.Script != "" {
-		files = append(files, ScriptsDir+"/"+b.Script)
+	if b.Config != "" {
+		files = append(files, b.ConfigPath())
 	}
 	return files
 }

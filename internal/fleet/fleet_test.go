@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
@@ -64,8 +65,8 @@ func baseFleet() files {
 		"accounts/team/myexchange.yml.age": "connector: myexchange\nsecrets:\n  token: t\nsettings:\n  anything: [1, 2]\n",
 		"bots/alpha.yml": "account: master\nconnectors: [binance]\nscript_config: conf_pmm.yml\nheadless: true\n" +
 			"env: {LEVEL: debug}\nclient_config:\n  gateway: {gateway_api_port: 15999}\n",
-		"bots/beta.yml":                    "account: team\nstate: stopped\nimage: hummingbot/hummingbot:2.15.0\nresources: {cpus: 0.5, memory: 512m}\n",
-		"bots/gamma.yml":                   "account: master\nhold: true\nscript: simple_pmm.py\n",
+		"bots/beta.yml":                    "account: team\nstate: stopped\nimage: hummingbot/hummingbot:2.15.0\nlaunch: classic\nresources: {cpus: 0.5, memory: 512m}\n",
+		"bots/gamma.yml":                   "account: master\nhold: true\nconfig: pmm_1.yml\nstop_timeout: 2m\n",
 		"scripts/simple_pmm.py":            "print('hi')\n",
 		"controllers/market_making/pmm.py": "x = 1\n",
 		"conf/scripts/conf_pmm.yml":        "script_file_name: simple_pmm.py\n",
@@ -156,6 +157,30 @@ func TestLoadValidFleet(t *testing.T) {
 	}
 	if !f.Bots["gamma"].Hold {
 		t.Error("gamma not held")
+	}
+	// The launch and the config it runs, from the folder that holds it;
+	// script_config: still reads as config.
+	type launch struct {
+		config string
+		kind   ConfigKind
+		launch string
+		stop   time.Duration
+	}
+	for bot, want := range map[string]launch{
+		"alpha": {"conf_pmm.yml", ConfigScript, LaunchHbot, DefaultStopTimeout},
+		"beta":  {"", "", LaunchClassic, DefaultStopTimeout},
+		"gamma": {"pmm_1.yml", ConfigController, LaunchHbot, 2 * time.Minute},
+	} {
+		b := f.Bots[bot]
+		if got := (launch{b.Config, b.ConfigKind, b.Launch, b.StopTimeout}); got != want {
+			t.Errorf("%s: launch %+v, want %+v", bot, got, want)
+		}
+	}
+	if f.Bots["gamma"].ConfigPath() != "conf/controllers/pmm_1.yml" {
+		t.Errorf("gamma's config path %q", f.Bots["gamma"].ConfigPath())
+	}
+	if f.MaxParallelRestarts != DefaultMaxParallelRestarts {
+		t.Errorf("max_parallel_restarts %d", f.MaxParallelRestarts)
 	}
 	wantShared := []string{"conf/controllers/pmm_1.yml", "conf/scripts/conf_pmm.yml", "controllers/market_making/pmm.py", "scripts/simple_pmm.py"}
 	if !slices.Equal(f.Shared, wantShared) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -110,12 +111,16 @@ type fleetYAML struct {
 	Fleet      string   `yaml:"fleet"`
 	Recipients []string `yaml:"recipients"`
 	Prune      *bool    `yaml:"prune"`
-	Defaults   struct {
-		Image     string         `yaml:"image"`
-		Network   string         `yaml:"network"`
-		Restart   string         `yaml:"restart"`
-		Env       map[string]any `yaml:"env"`
-		Resources resourcesYAML  `yaml:"resources"`
+	// MaxParallelRestarts is bounded by the schema.
+	MaxParallelRestarts int `yaml:"max_parallel_restarts"`
+	Defaults            struct {
+		Image       string         `yaml:"image"`
+		Network     string         `yaml:"network"`
+		Restart     string         `yaml:"restart"`
+		Env         map[string]any `yaml:"env"`
+		Resources   resourcesYAML  `yaml:"resources"`
+		Launch      string         `yaml:"launch"`
+		StopTimeout string         `yaml:"stop_timeout"`
 	} `yaml:"defaults"`
 }
 
@@ -174,8 +179,11 @@ func (l *loader) loadSettings(f *Fleet) {
 				"recipient %d is not a valid age recipient%s", i+1, why)
 		}
 	}
+	f.MaxParallelRestarts = cmp.Or(y.MaxParallelRestarts, DefaultMaxParallelRestarts)
 	d := &f.Defaults
 	d.Image, d.Network, d.Restart = y.Defaults.Image, y.Defaults.Network, y.Defaults.Restart
+	d.Launch = cmp.Or(y.Defaults.Launch, LaunchHbot)
+	d.StopTimeout = l.stopTimeout(SettingsFile, doc, []string{"defaults", "stop_timeout"}, y.Defaults.StopTimeout, DefaultStopTimeout)
 	d.Env = envStrings(y.Defaults.Env)
 	d.ClientConfig = mapAt(mapAt(doc.value, "defaults"), "client_config")
 	d.Resources = y.Defaults.Resources.resources()
@@ -203,8 +211,8 @@ func (l *loader) checkEnv(file string, root *yaml.Node, path []string, env map[s
 	for _, k := range reservedEnv {
 		if _, ok := env[k]; ok {
 			n := locate(root, append(slices.Clone(path), k), true)
-			hint := "nectar sets it from the bot's fields (script_config, script, headless)"
-			if k == "CONFIG_PASSWORD" {
+			hint := "nectar sets it from the bot's fields (config, launch, headless)"
+			if k == "CONFIG_PASSWORD" || k == "HBOT_PASSWORD" {
 				hint = "the password comes from accounts/<account>/password.age; never put it in plaintext"
 			}
 			l.ps.add(file, n.Line, n.Column, hint, "env may not set %s", k)
@@ -355,8 +363,8 @@ func (l *loader) checkDir(p string) error {
 			return fs.SkipDir
 		}
 	case ConfDir:
-		if len(parts) == 2 && parts[1] != ScriptsDir && parts[1] != ControllersDir {
-			l.ps.add(p, 0, 0, "conf/ holds scripts/ and controllers/ only", "unexpected folder")
+		if len(parts) == 2 && parts[1] != ScriptsDir && parts[1] != ControllersDir && parts[1] != StrategiesDir {
+			l.ps.add(p, 0, 0, "conf/ holds scripts/, controllers/ and strategies/ only", "unexpected folder")
 			return fs.SkipDir
 		}
 	}
@@ -422,7 +430,7 @@ func (l *loader) checkFile(f *Fleet, p string) {
 		f.Shared = append(f.Shared, p)
 	case ConfDir:
 		if len(parts) < 3 {
-			l.ps.add(p, 0, 0, "conf/ holds scripts/ and controllers/ configs; Hummingbot client settings go under client_config in nectar.yaml or the bot file",
+			l.ps.add(p, 0, 0, "conf/ holds scripts/, controllers/ and strategies/ configs; Hummingbot client settings go under client_config in nectar.yaml or the bot file",
 				"unexpected file in conf/")
 			return
 		}
@@ -693,8 +701,11 @@ type botYAML struct {
 	Hold         bool           `yaml:"hold"`
 	Connectors   []string       `yaml:"connectors"`
 	Image        string         `yaml:"image"`
+	Config       string         `yaml:"config"`
 	ScriptConfig string         `yaml:"script_config"`
 	Script       string         `yaml:"script"`
+	Launch       string         `yaml:"launch"`
+	StopTimeout  string         `yaml:"stop_timeout"`
 	Headless     bool           `yaml:"headless"`
 	Env          map[string]any `yaml:"env"`
 	Network      string         `yaml:"network"`
@@ -773,7 +784,8 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 	b.Image = cmpOr(y.Image, d.Image)
 	b.Network = cmpOr(y.Network, d.Network)
 	b.Restart = cmpOr(y.Restart, d.Restart)
-	b.ScriptConfig, b.Script = y.ScriptConfig, y.Script
+	b.Launch = cmpOr(y.Launch, d.Launch)
+	b.StopTimeout = l.stopTimeout(b.File, doc, []string{"stop_timeout"}, y.StopTimeout, d.StopTimeout)
 	b.Resources = d.Resources
 	if y.Resources != nil {
 		r := y.Resources.resources()
@@ -824,24 +836,114 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 			}
 		}
 	}
-	// A file the bot names must be there and readable; one that is there
-	// but refused points at its own problem instead of reading as missing.
-	refs := []struct{ key, name, what, dir, hint string }{
-		{"script_config", b.ScriptConfig, "script config", ConfDir + "/" + ScriptsDir, "script configs live in conf/scripts/ of the fleet source"},
-		{"script", b.Script, "script", ScriptsDir, "scripts live in scripts/ of the fleet source; it replaces the image's own scripts folder"},
+	l.checkLaunch(b, y, at)
+}
+
+// checkLaunch finds the config a bot runs and checks that its launch can
+// run it, as hbot and Hummingbot's quickstart would at start.
+func (l *loader) checkLaunch(b *Bot, y botYAML, at func(key string) (int, int)) {
+	name, key := y.Config, "config"
+	switch {
+	case y.Script != "":
+		line, col := at("script")
+		l.ps.add(b.File, line, col,
+			"name the script in a V2 script config (script_file_name: "+y.Script+" in conf/scripts/<name>.yml) and set config: <name>.yml",
+			"script: is no longer used: Hummingbot 2.13 and later read CONFIG_FILE_NAME as a V1 strategy in conf/strategies/, so a script there makes the bot exit at start")
+		return
+	case y.Config != "" && y.ScriptConfig != "":
+		line, col := at("script_config")
+		l.ps.add(b.File, line, col, "keep config: and remove script_config: (its older name)", "config and script_config both set")
+		return
+	case y.ScriptConfig != "":
+		name, key = y.ScriptConfig, "script_config"
 	}
-	for _, r := range refs {
-		p := r.dir + "/" + r.name
-		if r.name == "" || l.regular[p] {
+	if name == "" {
+		// A stopped bot is never started, so it needs none until it is
+		// set running again.
+		if b.Launch == LaunchHbot && b.State == StateRunning {
+			line, col := at("account")
+			l.ps.add(b.File, line, col,
+				"set config: to a file of conf/scripts/, conf/controllers/ or conf/strategies/; or launch: classic to start Hummingbot's own console (attach with `docker attach`)",
+				"bot %s names no config: a bot launched with hbot runs one", b.Name)
+		}
+		return
+	}
+	line, col := at(key)
+	var found []ConfigKind
+	for _, d := range configDirs {
+		if key == "script_config" && d.Kind != ConfigScript {
 			continue
 		}
-		line, col := at(r.key)
+		p := d.Dir + "/" + name
 		if l.unreadable[p] {
-			l.ps.add(b.File, line, col, "mend "+p+" (its own problem says how)", "%s %s is refused", r.what, r.name)
-		} else {
-			l.ps.add(b.File, line, col, r.hint, "%s %s not found in %s/", r.what, r.name, r.dir)
+			l.ps.add(b.File, line, col, "mend "+p+" (its own problem says how)", "config %s is refused", name)
+			return
+		}
+		if l.regular[p] {
+			found = append(found, d.Kind)
 		}
 	}
+	switch {
+	case len(found) == 0 && key == "script_config":
+		l.ps.add(b.File, line, col, "script configs live in conf/scripts/ of the fleet source", "script config %s not found in %s/", name, ConfigScript.Dir())
+		return
+	case len(found) == 0:
+		l.ps.add(b.File, line, col, "configs live in conf/scripts/ (V2 scripts), conf/controllers/ (controllers) or conf/strategies/ (V1 strategies) of the fleet source",
+			"config %s not found in conf/scripts/, conf/controllers/ or conf/strategies/", name)
+		return
+	case len(found) > 1:
+		var dirs []string
+		for _, k := range found {
+			dirs = append(dirs, k.Dir()+"/")
+		}
+		l.ps.add(b.File, line, col, "rename one of them: hbot finds a config by its file name alone",
+			"config %s is in %s", name, strings.Join(dirs, " and "))
+		return
+	}
+	b.Config, b.ConfigKind = name, found[0]
+	switch b.Launch {
+	case LaunchClassic:
+		if b.ConfigKind == ConfigController {
+			l.ps.add(b.File, line, col,
+				"use launch: hbot, or write a V2 script config that loads it (script_file_name: v2_with_controllers.py, controllers_config: ["+name+"]) and name that",
+				"launch: classic cannot run a controller config: Hummingbot's quickstart starts scripts and V1 strategies only")
+		}
+	case LaunchHbot:
+		if b.ConfigKind != ConfigController {
+			return
+		}
+		// hbot starts a controller through a script config it writes into
+		// conf/scripts/, named after the controller config: a fleet config
+		// of that name would be overwritten.
+		if loader := ControllerLoader(name); l.regular[ConfigScript.Dir()+"/"+loader] {
+			l.ps.add(b.File, line, col, "rename one of the two configs",
+				"hbot writes the script config that starts controller config %s to conf/scripts/%s, which the fleet has too", name, loader)
+		}
+	}
+}
+
+// ControllerLoader is the file name of the script config hbot writes into
+// conf/scripts/ to start a controller config: the config's name with its
+// extension off and dots made underscores, plus .yml.
+func ControllerLoader(config string) string {
+	stem := strings.TrimSuffix(strings.TrimSuffix(config, ".yml"), ".yaml")
+	return strings.ReplaceAll(stem, ".", "_") + ".yml"
+}
+
+// stopTimeout reads a stop timeout (its form is the schema's), reporting
+// one out of bounds at its line; def when it is not set or wrong.
+func (l *loader) stopTimeout(file string, doc *document, path []string, text string, def time.Duration) time.Duration {
+	if text == "" {
+		return def
+	}
+	d, err := time.ParseDuration(text)
+	if err == nil && d >= MinStopTimeout && d <= MaxStopTimeout {
+		return d
+	}
+	n := locate(doc.root, path, false)
+	l.ps.add(file, n.Line, n.Column, "give the bot time to cancel its orders: 90s is the default; at most 1h",
+		"stop_timeout %s is out of bounds (1s to 1h)", text)
+	return def
 }
 
 func cmpOr(a, b string) string {

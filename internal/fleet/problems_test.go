@@ -190,9 +190,65 @@ func TestProblems(t *testing.T) {
 			want:   []want{{file: "bots/alpha.yml", line: 2, msg: "script config nope.yml not found in conf/scripts/"}},
 		},
 		{
-			name:   "missing script",
+			name:   "script: is refused, with what to write instead",
 			change: func(f files) { f["bots/alpha.yml"] = "account: master\nscript: nope.py\n" },
-			want:   []want{{file: "bots/alpha.yml", line: 2, msg: "script nope.py not found in scripts/"}},
+			want:   []want{{file: "bots/alpha.yml", line: 2, msg: "script: is no longer used", hint: "script_file_name: nope.py in conf/scripts/<name>.yml) and set config: <name>.yml"}},
+		},
+		{
+			name:   "missing config",
+			change: func(f files) { f["bots/alpha.yml"] = "account: master\nconfig: nope.yml\n" },
+			want:   []want{{file: "bots/alpha.yml", line: 2, msg: "config nope.yml not found in conf/scripts/, conf/controllers/ or conf/strategies/"}},
+		},
+		{
+			name:   "no config for a bot launched with hbot",
+			change: func(f files) { f["bots/alpha.yml"] = "account: master\n" },
+			want:   []want{{file: "bots/alpha.yml", line: 1, msg: "bot alpha names no config", hint: "launch: classic"}},
+		},
+		{
+			name: "a config name in two folders",
+			change: func(f files) {
+				f["conf/strategies/conf_pmm.yml"] = "strategy: pure_market_making\n"
+				f["bots/alpha.yml"] = "account: master\nconfig: conf_pmm.yml\n"
+			},
+			want: []want{{file: "bots/alpha.yml", line: 2, msg: "config conf_pmm.yml is in conf/scripts/ and conf/strategies/", hint: "rename one"}},
+		},
+		{
+			name: "config and script_config both",
+			change: func(f files) {
+				f["bots/alpha.yml"] = "account: master\nconfig: conf_pmm.yml\nscript_config: conf_pmm.yml\n"
+			},
+			want: []want{{file: "bots/alpha.yml", line: 3, msg: "config and script_config both set"}},
+		},
+		{
+			name:   "classic launch of a controller config",
+			change: func(f files) { f["bots/alpha.yml"] = "account: master\nlaunch: classic\nconfig: pmm_1.yml\n" },
+			want:   []want{{file: "bots/alpha.yml", line: 3, msg: "launch: classic cannot run a controller config", hint: "v2_with_controllers.py"}},
+		},
+		{
+			name: "a controller whose loader would overwrite a script config",
+			change: func(f files) {
+				f["conf/scripts/pmm_1.yml"] = "script_file_name: simple_pmm.py\n"
+				f["conf/controllers/pmm.1.yml"] = "id: pmm\n"
+				f["bots/alpha.yml"] = "account: master\nconfig: pmm.1.yml\n"
+			},
+			want: []want{{file: "bots/alpha.yml", line: 2, msg: "hbot writes the script config that starts controller config pmm.1.yml to conf/scripts/pmm_1.yml"}},
+		},
+		{
+			name:   "stop timeout out of bounds",
+			change: func(f files) { f["bots/alpha.yml"] = "account: master\nconfig: conf_pmm.yml\nstop_timeout: 0s\n" },
+			want:   []want{{file: "bots/alpha.yml", line: 3, msg: "stop_timeout 0s is out of bounds"}},
+		},
+		{
+			name:   "stop timeout not a duration",
+			change: func(f files) { f["bots/alpha.yml"] = "account: master\nconfig: conf_pmm.yml\nstop_timeout: 90\n" },
+			want:   []want{{file: "bots/alpha.yml", line: 3, msg: "stop_timeout"}},
+		},
+		{
+			name: "a bot may not set HBOT_PASSWORD",
+			change: func(f files) {
+				f["bots/alpha.yml"] = "account: master\nconfig: conf_pmm.yml\nenv: {HBOT_PASSWORD: x}\n"
+			},
+			want: []want{{file: "bots/alpha.yml", line: 3, msg: "env may not set HBOT_PASSWORD"}},
 		},
 		{
 			name: "age file encrypted to another key",

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/nectarhq/nectar/internal/hbcrypt"
+	"github.com/nectarhq/nectar/internal/manage"
 	"github.com/nectarhq/nectar/internal/secrets"
 	"github.com/nectarhq/nectar/internal/testenv"
 )
@@ -154,7 +155,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	data = bytes.Replace(data, []byte("fleet: fleet"), []byte("fleet: "+fleetName), 1)
-	data = bytes.Replace(data, []byte("image: hummingbot/hummingbot:latest"), []byte("image: "+testenv.TestbotImage), 1)
+	data = bytes.Replace(data, []byte("image: "+manage.DefaultImage), []byte("image: "+testenv.TestbotImage), 1)
 	data = bytes.Replace(data, []byte("network: host"), []byte("network: none"), 1)
 	if err := os.WriteFile(settings, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -188,8 +189,13 @@ func TestNoSecretLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	botFile("lk-binance", "account: main\nconnectors: [binance, hyperliquid_perpetual]\n")
-	botFile("lk-imported", "account: imported\nconnectors: [kucoin]\n")
+	for p, body := range map[string]string{"scripts/lk.py": "# a script\n", "conf/scripts/conf_lk.yml": "script_file_name: lk.py\n"} {
+		if err := os.WriteFile(filepath.Join(w.fleet, filepath.FromSlash(p)), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	botFile("lk-binance", "account: main\nconnectors: [binance, hyperliquid_perpetual]\nconfig: conf_lk.yml\n")
+	botFile("lk-imported", "account: imported\nconnectors: [kucoin]\nconfig: conf_lk.yml\n")
 
 	// Every command that reads the secrets, with the daemon's log at debug.
 	w.mustNectar("", "validate")

@@ -11,6 +11,7 @@ import (
 	"text/template"
 
 	"github.com/nectarhq/nectar/internal/atomicfile"
+	"github.com/nectarhq/nectar/internal/connector"
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/hint"
 )
@@ -22,8 +23,10 @@ type InitOptions struct {
 	Image      string   // defaults.image
 }
 
-// DefaultImage is the image a new fleet's bots run unless told otherwise.
-const DefaultImage = "hummingbot/hummingbot:latest"
+// DefaultImage is the image a new fleet's bots run unless told otherwise:
+// the Hummingbot release nectar knows (its connector table, its hbot
+// launcher), pinned, so a new upstream release is a deliberate change.
+const DefaultImage = "hummingbot/hummingbot:version-" + connector.HummingbotVersion
 
 var settingsTemplate = template.Must(template.New("nectar.yaml").Parse(`# nectar fleet settings. Schema: https://github.com/nectarhq/nectar/tree/main/schemas
 fleet: {{.Fleet}}
@@ -39,6 +42,12 @@ defaults:
   image: {{.Image}}
   network: host
   restart: unless-stopped
+  # Each bot runs ` + "`hbot start <config> --foreground`" + ` (Hummingbot 2.16 and
+  # later), so a stop lets it stop its strategy and cancel its orders; this
+  # is how long it gets before it is killed. Older images: launch: classic.
+  stop_timeout: 90s
+# Bots of one account stopped or recreated at once by a fleet-wide change.
+max_parallel_restarts: 4
 `))
 
 // Init scaffolds a fleet in dir: nectar.yaml and the empty folders of the
@@ -70,6 +79,7 @@ func Init(dir string, opts InitOptions) error {
 	for _, d := range []string{
 		fleet.AccountsDir, fleet.BotsDir, fleet.ScriptsDir, fleet.ControllersDir,
 		filepath.Join(fleet.ConfDir, fleet.ScriptsDir), filepath.Join(fleet.ConfDir, fleet.ControllersDir),
+		filepath.Join(fleet.ConfDir, fleet.StrategiesDir),
 	} {
 		p := filepath.Join(dir, d)
 		if err := os.MkdirAll(p, 0o755); err != nil {

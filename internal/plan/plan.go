@@ -53,6 +53,16 @@ const (
 	Orphan Kind = "orphan"
 )
 
+// Stops reports whether the action stops a running bot, which waits on
+// the bot's graceful stop.
+func (k Kind) Stops() bool {
+	switch k {
+	case Recreate, Restart, Stop, Remove:
+		return true
+	}
+	return false
+}
+
 // Mutates reports whether the action changes anything on the engine.
 func (k Kind) Mutates() bool {
 	switch k {
@@ -183,8 +193,23 @@ func Make(in Input) []Action {
 			}
 		}
 	}
+	for i := range out {
+		out[i].Reason += killWarning(out[i])
+	}
 	slices.SortStableFunc(out, func(a, b Action) int { return cmp.Compare(a.Bot, b.Bot) })
 	return out
+}
+
+// killWarning is said of an action that stops a running container whose
+// stop cannot be graceful: one not run by hbot (launch: classic, or made
+// before nectar ran bots with hbot) has the official image's shell as its
+// main process, which ignores SIGTERM, so the stop ends in a kill.
+func killWarning(a Action) string {
+	c := a.Container
+	if !a.Kind.Stops() || c == nil || !c.Running() || c.Labels[runtime.LabelLaunch] == fleet.LaunchHbot {
+		return ""
+	}
+	return "; its stop cannot be graceful (not run by hbot: the image's shell ignores SIGTERM), so open orders may remain"
 }
 
 // pick chooses the container that is the bot's own (named as nectar names

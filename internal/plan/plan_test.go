@@ -185,6 +185,12 @@ func TestMake(t *testing.T) {
 			reason: "bots/A.yml: bad bot name",
 		},
 		{
+			name:   "a running container not run by hbot: its stop is said to be a kill",
+			in:     Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) { d.State = "stopped" })}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
+			want:   Stop,
+			reason: "its stop cannot be graceful",
+		},
+		{
 			name: "bot deleted, source holds no bot, --allow-empty: remove",
 			in:   Input{Prune: true, AllowEmpty: true, Desired: map[string]Desired{}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
 			want: Remove,
@@ -303,5 +309,21 @@ func BenchmarkMake1000(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Make(in)
+	}
+}
+
+// A bot run by hbot stops gracefully: no kill is foretold; one not
+// running is not stopped at all, so neither.
+func TestKillWarningOnlyForStopsThatKill(t *testing.T) {
+	hbot := container("a", "h2", "running", -1)
+	hbot.Labels[runtime.LabelLaunch] = fleet.LaunchHbot
+	exited := container("a", "h2", "exited", 0)
+	for _, c := range []runtime.Container{hbot, exited} {
+		acts := Make(Input{SourceOK: true, Desired: map[string]Desired{"a": desired("a", func(d *Desired) { d.State = "stopped"; d.Hash = "h3" })}, Observed: []runtime.Container{c}})
+		for _, a := range acts {
+			if strings.Contains(a.Reason, "cannot be graceful") {
+				t.Errorf("%s container: %s", c.State, a)
+			}
+		}
 	}
 }

@@ -389,7 +389,7 @@ func TestBadInputEngine(t *testing.T) {
 	}
 	var logs testenv.SyncBuffer
 	r := New(Options{
-		Runtime: eng, Renderer: rd, StateDir: state, Identities: exampleIDs(), StopTimeout: 5 * time.Second,
+		Runtime: eng, Renderer: rd, StateDir: state, Identities: exampleIDs(),
 		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	source := func(t *testing.T, dir string) (Source, func()) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +23,7 @@ func bigFleet(b *testing.B, fleetName, prefix string, n int) string {
 	os.RemoveAll(filepath.Join(dir, "bots"))
 	os.MkdirAll(filepath.Join(dir, "bots"), 0o755)
 	for i := range n {
-		body := "account: master_account\nconnectors: [binance]\nscript_config: conf_pmm_btc.yml\nheadless: true\n"
+		body := "account: master_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\n"
 		if err := os.WriteFile(filepath.Join(dir, "bots", fmt.Sprintf("%s%04d.yml", prefix, i)), []byte(body), 0o644); err != nil {
 			b.Fatal(err)
 		}
@@ -91,4 +93,161 @@ func BenchmarkNoOpPassFake(b *testing.B) {
 			benchNoOp(b, rt, dir, func() int64 { return int64(len(rt.Log())) })
 		})
 	}
+}
+
+// rolloutFleet is the example fleet with accounts × perAccount bots, each
+// account a copy of master_account, the stand-in spending stopDelay
+// "cancelling orders" when it is stopped.
+func rolloutFleet(b *testing.B, fleetName, prefix string, accounts, perAccount int, stopDelay time.Duration) string {
+	dir := testenv.CopyExample(b, fleetName, prefix)
+	os.RemoveAll(filepath.Join(dir, "bots"))
+	os.MkdirAll(filepath.Join(dir, "bots"), 0o755)
+	settings := filepath.Join(dir, "nectar.yaml")
+	data, err := os.ReadFile(settings)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data = []byte(strings.Replace(string(data), "    TZ: UTC\n", "    TZ: UTC\n    TESTBOT_STOP_DELAY: "+stopDelay.String()+"\n", 1))
+	if err := os.WriteFile(settings, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for a := range accounts {
+		acct := fmt.Sprintf("acct%02d", a)
+		os.MkdirAll(filepath.Join(dir, "accounts", acct), 0o755)
+		for _, f := range []string{"password.age", "binance.yml.age"} {
+			data, err := os.ReadFile(filepath.Join(dir, "accounts", "master_account", f))
+			if err != nil {
+				b.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, "accounts", acct, f), data, 0o600)
+		}
+		for i := range perAccount {
+			body := "account: " + acct + "\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\n"
+			os.WriteFile(filepath.Join(dir, "bots", fmt.Sprintf("%s%02d-%d.yml", prefix, a, i)), []byte(body), 0o644)
+		}
+	}
+	return dir
+}
+
+// BenchmarkFleetWideImageChange: 40 bots in 10 accounts on the real
+// engine, each taking 5 s to stop gracefully (the stand-in "cancels its
+// orders"); the whole fleet's image changes. It reports the time from the
+// change to every bot running on the new image, against one bot's
+// graceful recreate measured the same way, and how many bots had to be
+// killed.
+func BenchmarkFleetWideImageChange(b *testing.B) {
+	testenv.RequireDocker(b)
+	testenv.BuildTestbot(b)
+	const (
+		fleetName  = "bench-rollout"
+		accounts   = 10
+		perAccount = 4
+		stopDelay  = 5 * time.Second
+	)
+	next := testenv.TestbotImage + "-next"
+	if out, err := exec.Command("docker", "tag", testenv.TestbotImage, next).CombinedOutput(); err != nil {
+		b.Fatalf("docker tag: %v\n%s", err, out)
+	}
+	testenv.RemoveFleet(b, fleetName)
+	b.Cleanup(func() { testenv.RemoveFleet(b, fleetName) })
+	dir := rolloutFleet(b, fleetName, "ro-", accounts, perAccount, stopDelay)
+	eng, err := docker.New(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close()
+	state := b.TempDir()
+	rd, err := render.New(render.StateDirOptions(state))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := New(Options{Runtime: eng, Renderer: rd, StateDir: state, Identities: exampleIDs()})
+	pass := func() *Result {
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer root.Close()
+		res := r.Pass(context.Background(), Source{Revision: "bench", FS: root.FS()})
+		if len(res.Failed()) > 0 {
+			b.Fatalf("%s: %v", res.Failed()[0].Bot, res.Failed()[0].Err)
+		}
+		return res
+	}
+	// Every bot up and past its start (its engine wrote its first status
+	// snapshot, so its stop path is in place).
+	ready := func() {
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			n := 0
+			for bot := range accounts * perAccount {
+				name := fmt.Sprintf("ro-%02d-%d", bot/perAccount, bot%perAccount)
+				if _, err := os.Stat(filepath.Join(rd.InstanceDir(name), "data", "bot", "status.json")); err == nil {
+					n++
+				}
+			}
+			if n == accounts*perAccount {
+				return
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("only %d bots became ready", n)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	edit := func(old, new string) {
+		settings := filepath.Join(dir, "nectar.yaml")
+		data, _ := os.ReadFile(settings)
+		s := strings.Replace(string(data), old, new, 1)
+		if s == string(data) {
+			b.Fatalf("nectar.yaml has no %q", old)
+		}
+		os.WriteFile(settings, []byte(s), 0o644)
+	}
+	killed := func(res *Result) int {
+		n := 0
+		for _, o := range res.Outcomes {
+			if o.Killed != "" {
+				n++
+			}
+		}
+		return n
+	}
+	pass()
+	ready()
+
+	// One bot alone: a graceful stop and a start, as nectar makes them.
+	one := filepath.Join(dir, "bots", "ro-00-0.yml")
+	body, _ := os.ReadFile(one)
+	os.WriteFile(one, append(body, "env: {ALONE: one}\n"...), 0o644)
+	start := time.Now()
+	res := pass()
+	single := time.Since(start)
+	kills := killed(res)
+	ready()
+
+	b.ResetTimer()
+	start = time.Now()
+	edit("image: "+testenv.TestbotImage, "image: "+next)
+	res = pass()
+	fleetWide := time.Since(start)
+	b.StopTimer()
+	kills += killed(res)
+	cs, err := eng.List(context.Background(), fleetName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	onNext := 0
+	for _, c := range cs {
+		if c.Running() && c.Image == next {
+			onNext++
+		}
+	}
+	if onNext != accounts*perAccount {
+		b.Fatalf("%d of %d bots run the new image", onNext, accounts*perAccount)
+	}
+	b.ReportMetric(fleetWide.Seconds(), "fleet-s")
+	b.ReportMetric(single.Seconds(), "one-bot-s")
+	b.ReportMetric(fleetWide.Seconds()/single.Seconds(), "ratio")
+	b.ReportMetric(float64(kills), "killed")
 }

@@ -25,6 +25,9 @@ type engineHarness struct {
 	prefix string
 	eng    *docker.Engine
 	r      *Reconciler
+	// lastPass is when the last pass began: a bot is ready once it beat
+	// after that, whatever an earlier container of it left in data/.
+	lastPass time.Time
 }
 
 func newEngineHarness(t *testing.T) *engineHarness {
@@ -47,7 +50,7 @@ func newEngineHarness(t *testing.T) *engineHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.r = New(Options{Runtime: eng, Renderer: rd, StateDir: h.state, Identities: exampleIDs(), StopTimeout: 5 * time.Second})
+	h.r = New(Options{Runtime: eng, Renderer: rd, StateDir: h.state, Identities: exampleIDs()})
 	return h
 }
 
@@ -58,6 +61,7 @@ func (h *engineHarness) pass() *Result {
 		h.t.Fatal(err)
 	}
 	defer root.Close()
+	h.lastPass = time.Now()
 	res := h.r.Pass(context.Background(), Source{Revision: "e2e", FS: root.FS()})
 	if res.EngineErr != nil {
 		h.t.Fatal(res.EngineErr)
@@ -79,14 +83,16 @@ func (h *engineHarness) containers() map[string][]runtime.Container {
 	return out
 }
 
-// waitReady waits for the test bot's heartbeat: the bot checked its
-// password and decrypted every connector secret, as Hummingbot would.
+// waitReady waits for the test bot's heartbeat since the last pass: the
+// bot checked its password and decrypted every connector secret, as
+// Hummingbot would, and its stop path is in place (a stop before that is
+// a kill, as with Hummingbot's engine).
 func (h *engineHarness) waitReady(bot string) {
 	h.t.Helper()
 	beat := filepath.Join(h.state, "instances", bot, "data", "testbot-heartbeat")
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if _, err := os.Stat(beat); err == nil {
+		if info, err := os.Stat(beat); err == nil && !info.ModTime().Before(h.lastPass) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -227,6 +233,7 @@ func TestEngineForeignContainersUntouched(t *testing.T) {
 	other := mk("nectar-e2e-other-fleet", "nectar.fleet=someone-else", "nectar.bot="+h.bot("pmm-btc"))
 	bare := mk("nectar-e2e-unlabelled")
 	h.pass()
+	h.waitReady(h.bot("pmm-btc"))
 	os.Remove(filepath.Join(h.dir, "bots", h.bot("pmm-btc")+".yml"))
 	h.pass()
 	for _, id := range []string{other, bare} {
@@ -234,5 +241,78 @@ func TestEngineForeignContainersUntouched(t *testing.T) {
 		if err != nil || strings.TrimSpace(string(out)) != "created" {
 			t.Errorf("foreign container %s: %q %v", id, out, err)
 		}
+	}
+}
+
+// stopRecords reads the lines the test bot appends to data/testbot-stops
+// when it stops gracefully (it "cancelled its orders").
+func (h *engineHarness) stopRecords(bot string) int {
+	data, _ := os.ReadFile(filepath.Join(h.state, "instances", bot, "data", "testbot-stops"))
+	return strings.Count(string(data), "cancelled orders")
+}
+
+// TestEngineStopsAreGraceful: a bot run by hbot leaves through its stop
+// path (its orders cancelled) on every stop nectar makes: recreate, stop
+// and prune; a classic bot on the official image's shape cannot, and its
+// kill is reported with where orders may remain.
+func TestEngineStopsAreGraceful(t *testing.T) {
+	h := newEngineHarness(t)
+	pmm, xemm, hl := h.bot("pmm-btc"), h.bot("xemm-eth"), h.bot("hl-perp")
+	write := func(bot, body string) {
+		if err := os.WriteFile(filepath.Join(h.dir, "bots", bot+".yml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	graceful := func(o Outcome, bot string, records int) {
+		t.Helper()
+		if o.Killed != "" || strings.Contains(o.Reason, "graceful") {
+			t.Errorf("%s: %s; killed: %s", bot, o.Reason, o.Killed)
+		}
+		if got := h.stopRecords(bot); got != records {
+			t.Errorf("%s: %d stop records, want %d", bot, got, records)
+		}
+	}
+	h.pass()
+	h.waitReady(pmm)
+	h.waitReady(xemm)
+
+	// Recreate: the old container stops by itself before the new one starts.
+	write(pmm, "account: master_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\nenv: {EXTRA: one}\n")
+	graceful(h.expect(h.pass(), pmm, plan.Recreate), pmm, 1)
+	h.waitReady(pmm)
+
+	// Stop: kept, exited 0.
+	write(xemm, "account: master_account\nconfig: conf_xemm_eth.yml\nstate: stopped\n")
+	graceful(h.expect(h.pass(), xemm, plan.Stop), xemm, 1)
+	if cs := h.containers()[xemm]; len(cs) != 1 || cs[0].ExitCode != 0 {
+		t.Errorf("stopped bot: %+v", cs)
+	}
+
+	// Prune.
+	os.Remove(filepath.Join(h.dir, "bots", pmm+".yml"))
+	graceful(h.expect(h.pass(), pmm, plan.Remove), pmm, 2)
+
+	// A classic bot: the image's own command, a shell as PID 1 that
+	// ignores SIGTERM. nectar says so before it stops it, and after.
+	write(hl, "account: team_account\nlaunch: classic\nconfig: conf_perp_mm_hl.yml\nheadless: true\nstop_timeout: 2s\n")
+	h.expect(h.pass(), hl, plan.Create)
+	h.waitReady(hl)
+	write(hl, "account: team_account\nlaunch: classic\nconfig: conf_perp_mm_hl.yml\nheadless: true\nstop_timeout: 2s\nstate: stopped\n")
+	start := time.Now()
+	o := h.expect(h.pass(), hl, plan.Stop)
+	if !strings.Contains(o.Reason, "its stop cannot be graceful") {
+		t.Errorf("plan did not foretell the kill: %s", o.Reason)
+	}
+	if !strings.Contains(o.Killed, "open orders may remain on binance, hyperliquid_perpetual") {
+		t.Errorf("kill not reported: %q", o.Killed)
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("the classic stop took %s, less than its stop timeout", took)
+	}
+	if cs := h.containers()[hl]; len(cs) != 1 || cs[0].ExitCode != runtime.KilledExitCode {
+		t.Errorf("classic bot after stop: %+v", cs)
+	}
+	if n := h.stopRecords(hl); n != 0 {
+		t.Errorf("the classic bot ran a stop path (%d records)", n)
 	}
 }

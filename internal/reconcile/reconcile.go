@@ -38,10 +38,9 @@ type Options struct {
 	Log        *slog.Logger
 	// Now is the clock; tests replace it.
 	Now func() time.Time
-	// StopTimeout is how long a bot gets to shut down (cancel its orders)
-	// before it is killed.
-	StopTimeout time.Duration
-	// Workers bounds how many bots are acted on at once.
+	// Workers bounds how many bots are created or started at once. Stops
+	// are bounded per account instead (nectar.yaml's
+	// max_parallel_restarts), each with its bot's own stop timeout.
 	Workers int
 }
 
@@ -70,9 +69,6 @@ func New(opts Options) *Reconciler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.StopTimeout == 0 {
-		opts.StopTimeout = 30 * time.Second
-	}
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
@@ -93,6 +89,9 @@ type Outcome struct {
 	// Rendered lists instance files written or removed for the bot.
 	Rendered []string
 	Duration time.Duration
+	// Killed, when set, says that a stop in this action had to kill the
+	// bot, and where open orders may remain.
+	Killed string
 	// Restarts counts the starts nectar made of the bot's container within
 	// the crash-loop window (plan.CrashLoopWindow), this pass's included.
 	Restarts int
@@ -400,9 +399,25 @@ func short(s string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// apply carries out the mutating actions, several bots at a time.
+// apply carries out the mutating actions. Creates and starts run on the
+// shared workers. Stops, recreates, restarts and removals wait on a bot's
+// graceful stop, which may take a minute or more, so they run each in its
+// own goroutine, bounded per account instead (max_parallel_restarts): a
+// fleet-wide change takes about one stop per batch, and one exchange key is
+// never hit by every bot of its account reconnecting at once.
 func (r *Reconciler) apply(ctx context.Context, res *Result, st *passState) {
-	sem := make(chan struct{}, r.opts.Workers)
+	workers := make(chan struct{}, r.opts.Workers)
+	perAccount := map[string]chan struct{}{}
+	slots := func(o *Outcome) chan struct{} {
+		if !o.Kind.Stops() {
+			return workers
+		}
+		acct := st.account(o)
+		if perAccount[acct] == nil {
+			perAccount[acct] = make(chan struct{}, max(st.fl.MaxParallelRestarts, 1))
+		}
+		return perAccount[acct]
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for i := range res.Outcomes {
@@ -410,129 +425,194 @@ func (r *Reconciler) apply(ctx context.Context, res *Result, st *passState) {
 		if !o.Kind.Mutates() {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
+		sem := slots(o)
+		wg.Go(func() {
+			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := r.opts.Now()
-			n, err := r.act(ctx, st, o)
+			x := &executor{r: r, ctx: ctx, st: st, o: o}
+			err := x.run()
 			err = scrub.Error(err, st.secrets(o.Bot)...)
 			o.Duration = r.opts.Now().Sub(start)
 			o.Err = err
 			mu.Lock()
-			res.Mutations += n
+			res.Mutations += x.calls
 			mu.Unlock()
+			if o.Killed != "" {
+				r.opts.Log.Warn("bot killed", "bot", o.Bot, "action", string(o.Kind), "warning", o.Killed)
+			}
 			if err != nil {
 				r.opts.Log.Warn("action failed", "bot", o.Bot, "action", string(o.Kind), "reason", o.Reason, "error", err)
 			} else {
 				r.opts.Log.Info("action done", "bot", o.Bot, "action", string(o.Kind), "reason", o.Reason, "took", o.Duration.Round(time.Millisecond))
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }
 
-// act performs one action and returns the number of mutating engine calls.
-func (r *Reconciler) act(ctx context.Context, st *passState, o *Outcome) (int, error) {
-	rt := r.opts.Runtime
-	calls := 0
-	stopRemove := func(c *runtime.Container) error {
-		// Stop even a container listed as exited: Docker's restart policy
-		// may have started it again since the list.
-		calls++
-		if err := rt.Stop(ctx, c.ID, r.opts.StopTimeout); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-			return fmt.Errorf("stopping %s: %w", c.Name, err)
-		}
-		calls++
-		if err := rt.Remove(ctx, c.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-			return fmt.Errorf("removing %s: %w", c.Name, err)
-		}
-		return nil
+// account is the account an action's bot belongs to: the source's, or for
+// a bot no longer there, the one its container was made for.
+func (st *passState) account(o *Outcome) string {
+	if b, ok := st.fl.Bots[o.Bot]; ok {
+		return b.Account
 	}
-	renderFiles := func() error {
-		rr, err := r.opts.Renderer.Render(st.fl, o.Bot)
-		if rr != nil {
-			o.Rendered = append(slices.Clone(rr.Written), rr.Removed...)
-		}
-		if err != nil {
-			return fmt.Errorf("rendering the instance folder: %w", err)
-		}
-		return nil
+	if o.Container != nil {
+		return o.Container.Labels[runtime.LabelAccount]
 	}
-	createStart := func() error {
-		w := st.want[o.Bot]
-		calls++
-		id, err := rt.Create(ctx, w.spec)
-		if errors.Is(err, runtime.ErrConflict) {
-			return hint.Wrap(fmt.Errorf("creating container %s: %w", w.spec.Name, err),
-				"a container with that name exists and is not nectar's (no nectar.fleet="+st.fl.Name+" label); nectar never touches it: remove or rename it")
-		}
-		if err != nil {
-			return fmt.Errorf("creating container %s: %w", w.spec.Name, err)
-		}
-		if err := r.records.write(o.Bot, plan.Applied{Hash: w.desired.Hash, Image: w.desired.Image, Parts: w.desired.Parts}); err != nil {
-			r.opts.Log.Warn("cannot record what was applied", "bot", o.Bot, "error", err)
-		}
-		calls++
-		if err := rt.Start(ctx, id); err != nil {
-			return fmt.Errorf("starting container %s: %w", w.spec.Name, err)
-		}
-		r.recordStart(o.Bot, w.desired.Hash)
-		return nil
-	}
+	return ""
+}
 
+// executor carries out one action and counts its mutating engine calls.
+type executor struct {
+	r     *Reconciler
+	ctx   context.Context
+	st    *passState
+	o     *Outcome
+	calls int
+}
+
+func (x *executor) run() error {
+	o := x.o
 	switch o.Kind {
 	case plan.Create:
-		if err := r.ensureImage(ctx, st.want[o.Bot].spec.Image, &calls); err != nil {
-			return calls, err
+		if err := x.prepareNew(); err != nil {
+			return err
 		}
-		if err := renderFiles(); err != nil {
-			return calls, err
-		}
-		return calls, createStart()
+		return x.createStart()
 	case plan.Recreate:
-		if err := r.ensureImage(ctx, st.want[o.Bot].spec.Image, &calls); err != nil {
-			return calls, err
+		// Everything that can fail before a new container exists is done
+		// before the old one is stopped: the bot keeps running (and
+		// trading) on a failure nectar could foresee.
+		if err := x.prepareNew(); err != nil {
+			return err
 		}
-		if err := renderFiles(); err != nil {
-			return calls, err
+		if err := x.stopRemove(o.Container); err != nil {
+			return err
 		}
-		if err := stopRemove(o.Container); err != nil {
-			return calls, err
-		}
-		return calls, createStart()
+		return x.createStart()
 	case plan.Restart:
-		if err := renderFiles(); err != nil {
-			return calls, err
+		if err := x.render(); err != nil {
+			return err
 		}
-		calls++
-		if err := rt.Stop(ctx, o.Container.ID, r.opts.StopTimeout); err != nil {
-			return calls, fmt.Errorf("stopping %s: %w", o.Container.Name, err)
+		if err := x.stop(o.Container); err != nil {
+			return err
 		}
-		calls++
-		if err := rt.Start(ctx, o.Container.ID); err != nil {
-			return calls, fmt.Errorf("starting %s: %w", o.Container.Name, err)
-		}
-		r.recordStart(o.Bot, o.Container.Hash())
-		return calls, nil
+		return x.start(o.Container)
 	case plan.Start:
-		calls++
-		if err := rt.Start(ctx, o.Container.ID); err != nil {
-			return calls, fmt.Errorf("starting %s: %w", o.Container.Name, err)
-		}
-		r.recordStart(o.Bot, o.Container.Hash())
-		return calls, nil
+		return x.start(o.Container)
 	case plan.Stop:
-		calls++
-		if err := rt.Stop(ctx, o.Container.ID, r.opts.StopTimeout); err != nil {
-			return calls, fmt.Errorf("stopping %s: %w", o.Container.Name, err)
-		}
-		return calls, nil
+		return x.stop(o.Container)
 	case plan.Remove:
-		return calls, stopRemove(o.Container)
+		return x.stopRemove(o.Container)
 	}
-	return calls, nil
+	return nil
+}
+
+// prepareNew makes sure a new container can be made: its image is there
+// and its files are rendered.
+func (x *executor) prepareNew() error {
+	if err := x.r.ensureImage(x.ctx, x.st.want[x.o.Bot].spec.Image, &x.calls); err != nil {
+		return err
+	}
+	return x.render()
+}
+
+func (x *executor) render() error {
+	rr, err := x.r.opts.Renderer.Render(x.st.fl, x.o.Bot)
+	if rr != nil {
+		x.o.Rendered = append(slices.Clone(rr.Written), rr.Removed...)
+	}
+	if err != nil {
+		return fmt.Errorf("rendering the instance folder: %w", err)
+	}
+	return nil
+}
+
+// stop stops a container with the bot's own stop timeout, and records a
+// kill: a bot that did not exit by itself may have left orders open.
+func (x *executor) stop(c *runtime.Container) error {
+	timeout := x.stopTimeout(c)
+	x.calls++
+	stopped, err := x.r.opts.Runtime.Stop(x.ctx, c.ID, timeout)
+	if err != nil {
+		return fmt.Errorf("stopping %s: %w", c.Name, err)
+	}
+	if stopped.Killed {
+		x.o.Killed = killNote(c, timeout)
+	}
+	return nil
+}
+
+// stopTimeout is the bot's own; a container whose bot left the source
+// gets the timeout it was created with (0 tells the engine so).
+func (x *executor) stopTimeout(c *runtime.Container) time.Duration {
+	if b, ok := x.st.fl.Bots[c.Bot()]; ok {
+		return b.StopTimeout
+	}
+	return 0
+}
+
+// killNote says what a kill may have left behind, naming the connectors
+// from the container's labels (names only, never a key).
+func killNote(c *runtime.Container, timeout time.Duration) string {
+	after := "after its stop timeout"
+	if timeout > 0 {
+		after = "after " + timeout.String()
+	}
+	where := "its exchanges"
+	if conns := c.Labels[runtime.LabelConnectors]; conns != "" {
+		where = strings.ReplaceAll(conns, ",", ", ")
+	}
+	why := ""
+	if c.Labels[runtime.LabelLaunch] == fleet.LaunchClassic {
+		why = " (launch: classic: the image's shell ignores SIGTERM, so its stop is always a kill)"
+	}
+	return fmt.Sprintf("killed %s without exiting by itself%s: open orders may remain on %s", after, why, where)
+}
+
+func (x *executor) stopRemove(c *runtime.Container) error {
+	// Stop even a container listed as exited: Docker's restart policy may
+	// have started it again since the list.
+	if err := x.stop(c); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		return err
+	}
+	x.calls++
+	if err := x.r.opts.Runtime.Remove(x.ctx, c.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		return fmt.Errorf("removing %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+func (x *executor) start(c *runtime.Container) error {
+	x.calls++
+	if err := x.r.opts.Runtime.Start(x.ctx, c.ID); err != nil {
+		return fmt.Errorf("starting %s: %w", c.Name, err)
+	}
+	x.r.recordStart(x.o.Bot, c.Hash())
+	return nil
+}
+
+func (x *executor) createStart() error {
+	w := x.st.want[x.o.Bot]
+	x.calls++
+	id, err := x.r.opts.Runtime.Create(x.ctx, w.spec)
+	if errors.Is(err, runtime.ErrConflict) {
+		return hint.Wrap(fmt.Errorf("creating container %s: %w", w.spec.Name, err),
+			"a container with that name exists and is not nectar's (no nectar.fleet="+x.st.fl.Name+" label); nectar never touches it: remove or rename it")
+	}
+	if err != nil {
+		return fmt.Errorf("creating container %s: %w", w.spec.Name, err)
+	}
+	if err := x.r.records.write(x.o.Bot, plan.Applied{Hash: w.desired.Hash, Image: w.desired.Image, Parts: w.desired.Parts}); err != nil {
+		x.r.opts.Log.Warn("cannot record what was applied", "bot", x.o.Bot, "error", err)
+	}
+	x.calls++
+	if err := x.r.opts.Runtime.Start(x.ctx, id); err != nil {
+		return fmt.Errorf("starting container %s: %w", w.spec.Name, err)
+	}
+	x.r.recordStart(x.o.Bot, w.desired.Hash)
+	return nil
 }
 
 // ensureImage pulls the image when it is not present.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,12 +58,19 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) pass() *Result {
 	h.t.Helper()
+	return h.r.Pass(context.Background(), h.source())
+}
+
+// source is the fleet folder as a source. The folder stays open until the
+// test ends (os.Root.FS reads through the root).
+func (h *harness) source() Source {
+	h.t.Helper()
 	root, err := os.OpenRoot(h.dir)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	defer root.Close()
-	return h.r.Pass(context.Background(), Source{Revision: "test", FS: root.FS()})
+	h.t.Cleanup(func() { root.Close() })
+	return Source{Revision: "test", FS: root.FS()}
 }
 
 func (h *harness) write(rel, content string) {
@@ -146,27 +154,65 @@ func TestConvergeThenNoOp(t *testing.T) {
 
 func TestSpecCarriesTheContract(t *testing.T) {
 	h := newHarness(t)
+	h.write("bots/hl-perp.yml", "account: team_account\nlaunch: classic\nconfig: conf_perp_mm_hl.yml\nheadless: true\nstop_timeout: 2m\n")
 	h.pass()
+
+	// launch: hbot (the default): the bot is the main process, the
+	// password only in HBOT_PASSWORD, the config's kind said outright.
 	c, _ := h.container("pmm-btc")
 	spec, _ := h.rt.Spec(c.ID)
 	env := strings.Join(spec.Env, "\n")
-	for _, want := range []string{"CONFIG_PASSWORD=", "SCRIPT_CONFIG=conf_pmm_btc.yml", "HEADLESS_MODE=true", "TZ=UTC"} {
+	for _, want := range []string{"HBOT_PASSWORD=", "TZ=UTC"} {
 		if !strings.Contains(env, want) {
 			t.Errorf("env lacks %s", want)
 		}
 	}
+	for _, unwanted := range []string{"CONFIG_PASSWORD=", "SCRIPT_CONFIG=", "HEADLESS_MODE="} {
+		if strings.Contains(env, unwanted) {
+			t.Errorf("a bot launched with hbot has %s", unwanted)
+		}
+	}
+	if want := []string{"hbot", "start", "conf_pmm_btc.yml", "--v2-script", "--foreground"}; !slices.Equal(spec.Cmd, want) {
+		t.Errorf("cmd %q, want %q", spec.Cmd, want)
+	}
+	if spec.StopTimeout != fleet.DefaultStopTimeout {
+		t.Errorf("stop timeout %s", spec.StopTimeout)
+	}
 	if spec.Network != "host" || spec.Restart != "unless-stopped" || spec.NanoCPUs != 1e9 || spec.MemoryBytes != 1<<30 ||
-		spec.LogMaxSize != "10m" || spec.LogMaxFiles != 5 || len(spec.Mounts) != 8 {
+		spec.LogMaxSize != "10m" || spec.LogMaxFiles != 5 || len(spec.Mounts) != 9 {
 		t.Errorf("spec %+v", spec)
+	}
+	for k, want := range map[string]string{runtime.LabelLaunch: "hbot", runtime.LabelAccount: "master_account", runtime.LabelConnectors: "binance"} {
+		if spec.Labels[k] != want {
+			t.Errorf("label %s = %q, want %q", k, spec.Labels[k], want)
+		}
 	}
 	for _, k := range []string{runtime.LabelFleet, runtime.LabelBot, runtime.LabelRevision, runtime.LabelHash} {
 		if spec.Labels[k] == "" {
 			t.Errorf("label %s missing", k)
 		}
 	}
-	password := envValue(spec.Env, "CONFIG_PASSWORD")
+
+	// launch: classic: the image's own command, configured through the
+	// environment as Hummingbot's quickstart reads it.
+	cc, ok := h.container("hl-perp")
+	if !ok {
+		t.Fatal("no container for the classic bot")
+	}
+	classic, _ := h.rt.Spec(cc.ID)
+	cenv := strings.Join(classic.Env, "\n")
+	for _, want := range []string{"CONFIG_PASSWORD=", "CONFIG_FILE_NAME=conf_perp_mm_hl.yml", "HEADLESS_MODE=true"} {
+		if !strings.Contains(cenv, want) {
+			t.Errorf("classic env lacks %s", want)
+		}
+	}
+	if classic.Cmd != nil || strings.Contains(cenv, "HBOT_PASSWORD") || classic.StopTimeout != 2*time.Minute || classic.Labels[runtime.LabelLaunch] != "classic" {
+		t.Errorf("classic spec %+v", classic)
+	}
+
+	password := envValue(spec.Env, "HBOT_PASSWORD")
 	if len(password) < 16 {
-		t.Fatalf("CONFIG_PASSWORD has %d characters", len(password))
+		t.Fatalf("HBOT_PASSWORD has %d characters", len(password))
 	}
 	for k, v := range spec.Labels {
 		if strings.Contains(v, password) {
@@ -256,7 +302,7 @@ func TestEngineErrorsAreScrubbedOfSecrets(t *testing.T) {
 
 func TestMissingImageStallsOnlyThatBot(t *testing.T) {
 	h := newHarness(t)
-	h.write("bots/xemm-eth.yml", "account: master_account\nimage: nowhere/bot:1\n")
+	h.write("bots/xemm-eth.yml", "account: master_account\nconfig: conf_xemm_eth.yml\nimage: nowhere/bot:1\n")
 	res := h.pass()
 	o := outcome(t, res, "xemm-eth")
 	if o.Err == nil || !strings.Contains(o.Err.Error(), "image nowhere/bot:1 is not present and pulling it failed") {
@@ -270,8 +316,8 @@ func TestMissingImageStallsOnlyThatBot(t *testing.T) {
 func TestBrokenBotIsStalledOthersConvergeNothingPruned(t *testing.T) {
 	h := newHarness(t)
 	h.pass()
-	h.write("bots/xemm-eth.yml", "account: master_account\nscrpt_config: x\n")
-	h.write("bots/new-bot.yml", "account: team_account\nconnectors: [binance]\n")
+	h.write("bots/xemm-eth.yml", "account: master_account\nscrpt_config: x\nconfig: conf_xemm_eth.yml\n")
+	h.write("bots/new-bot.yml", "account: team_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\n")
 	res := h.pass()
 	o := outcome(t, res, "xemm-eth")
 	if o.Kind != plan.Stalled || !strings.Contains(o.Reason, `bots/xemm-eth.yml:2:1: unknown key "scrpt_config"`) {
@@ -550,5 +596,95 @@ func TestEditsThatChangeNoBotRestartNone(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A classic bot on an image whose own command ignores SIGTERM is killed by
+// a stop: the outcome says so, and where orders may remain.
+func TestKilledStopIsReported(t *testing.T) {
+	h := newHarness(t)
+	h.rt.IgnoreTerm(image)
+	h.write("bots/pmm-btc.yml", "account: master_account\nconnectors: [binance]\nlaunch: classic\nconfig: conf_pmm_btc.yml\n")
+	if res := h.pass(); len(res.Failed()) > 0 {
+		t.Fatalf("failed: %+v", res.Failed())
+	}
+	h.write("bots/pmm-btc.yml", "account: master_account\nconnectors: [binance]\nlaunch: classic\nconfig: conf_pmm_btc.yml\nstate: stopped\n")
+	plan := h.r.Plan(context.Background(), h.source())
+	if o := outcome(t, plan, "pmm-btc"); !strings.Contains(o.Reason, "cannot be graceful") {
+		t.Errorf("plan: %s", o)
+	}
+	o := outcome(t, h.pass(), "pmm-btc")
+	if o.Err != nil || !strings.Contains(o.Killed, "open orders may remain on binance") || !strings.Contains(o.Killed, "launch: classic") {
+		t.Fatalf("outcome %+v", o)
+	}
+	// The same bot run by hbot stops by itself: no kill reported.
+	h.write("bots/xemm-eth.yml", "account: master_account\nconfig: conf_xemm_eth.yml\nstate: stopped\n")
+	if o := outcome(t, h.pass(), "xemm-eth"); o.Err != nil || o.Killed != "" || strings.Contains(o.Reason, "graceful") {
+		t.Fatalf("hbot bot: %+v", o)
+	}
+}
+
+// countingRuntime holds every stop for a while and records how many of
+// one account's bots were stopping at once.
+type countingRuntime struct {
+	*fake.Runtime
+	hold    time.Duration
+	mu      sync.Mutex
+	now     map[string]int
+	peak    map[string]int
+	account map[string]string // container ID → account
+}
+
+func (c *countingRuntime) Stop(ctx context.Context, id string, timeout time.Duration) (runtime.Stopped, error) {
+	c.mu.Lock()
+	acct := c.account[id]
+	c.now[acct]++
+	c.peak[acct] = max(c.peak[acct], c.now[acct])
+	c.mu.Unlock()
+	time.Sleep(c.hold)
+	c.mu.Lock()
+	c.now[acct]--
+	c.mu.Unlock()
+	return c.Runtime.Stop(ctx, id, timeout)
+}
+
+// Recreates of many bots run at once, but never more of one account than
+// max_parallel_restarts.
+func TestStopsAreBoundedPerAccount(t *testing.T) {
+	h := newHarness(t)
+	for i := range 6 {
+		h.write(fmt.Sprintf("bots/m%d.yml", i), "account: master_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\n")
+		h.write(fmt.Sprintf("bots/t%d.yml", i), "account: team_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\n")
+	}
+	settings := filepath.Join(h.dir, "nectar.yaml")
+	data, _ := os.ReadFile(settings)
+	h.write("nectar.yaml", strings.Replace(string(data), "max_parallel_restarts: 4", "max_parallel_restarts: 2", 1))
+	if res := h.pass(); len(res.Failed()) > 0 {
+		t.Fatalf("failed: %+v", res.Failed())
+	}
+	cr := &countingRuntime{Runtime: h.rt, hold: 50 * time.Millisecond, now: map[string]int{}, peak: map[string]int{}, account: map[string]string{}}
+	cs, _ := h.rt.List(context.Background(), "quickstart")
+	for _, c := range cs {
+		cr.account[c.ID] = c.Labels[runtime.LabelAccount]
+	}
+	rd, err := render.New(render.StateDirOptions(h.state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.r = New(Options{Runtime: cr, Renderer: rd, StateDir: h.state, Identities: exampleIDs(), Now: func() time.Time { return h.now }})
+	// A fleet-wide change: every bot is recreated.
+	data, _ = os.ReadFile(settings)
+	h.write("nectar.yaml", strings.Replace(string(data), "TZ: UTC", "TZ: Europe/Zurich", 1))
+	res := h.pass()
+	if len(res.Failed()) > 0 {
+		t.Fatalf("failed: %+v", res.Failed())
+	}
+	for acct, peak := range cr.peak {
+		if peak > 2 {
+			t.Errorf("%d bots of account %q stopped at once, want at most 2", peak, acct)
+		}
+	}
+	if cr.peak["master_account"] != 2 || cr.peak["team_account"] != 2 {
+		t.Errorf("stops were not run in parallel: peaks %v", cr.peak)
 	}
 }

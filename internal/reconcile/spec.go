@@ -25,8 +25,33 @@ const (
 // instanceMounts are the folders of an instance bound into the container,
 // as Hummingbot's deploy binds them.
 var instanceMounts = []string{
-	"conf", "conf/connectors", "conf/scripts", "conf/controllers",
+	"conf", "conf/connectors", "conf/scripts", "conf/controllers", "conf/strategies",
 	"data", "logs", "scripts", "controllers",
+}
+
+// hbotTypeFlags tell hbot the kind of a config, which it would otherwise
+// guess from the folders: after a controller's first start the name is in
+// two of them (hbot writes the controller's loader into conf/scripts/ under
+// the same name), and a guess would then refuse to start.
+var hbotTypeFlags = map[fleet.ConfigKind]string{
+	fleet.ConfigScript:     "--v2-script",
+	fleet.ConfigController: "--controller",
+	fleet.ConfigStrategy:   "--v1-strategy",
+}
+
+// command is the container's command: for hbot, `hbot start` in the
+// foreground, exec form, so the bot is the main process and SIGTERM
+// reaches it; for classic, the image's own (nil).
+func command(b *fleet.Bot) []string {
+	switch {
+	case b.Launch != fleet.LaunchHbot:
+		return nil
+	case b.Config == "":
+		// Only a stopped bot may name none (the loader sees to it); hbot
+		// would start the config it last imported.
+		return []string{"hbot", "start", "--foreground"}
+	}
+	return []string{"hbot", "start", b.Config, hbotTypeFlags[b.ConfigKind], "--foreground"}
 }
 
 // containerSpec builds the container of one bot. The password travels
@@ -39,6 +64,8 @@ func containerSpec(fleetName, revision, hash, instanceDir string, b *fleet.Bot, 
 	s := runtime.Spec{
 		Name:        fleet.ContainerName(b.Name),
 		Image:       b.Image,
+		Cmd:         command(b),
+		StopTimeout: b.StopTimeout,
 		Env:         containerEnv(b, password),
 		Network:     cmpOr(b.Network, defaultNetwork),
 		Restart:     cmpOr(b.Restart, defaultRestart),
@@ -51,6 +78,10 @@ func containerSpec(fleetName, revision, hash, instanceDir string, b *fleet.Bot, 
 			runtime.LabelBot:      b.Name,
 			runtime.LabelRevision: revision,
 			runtime.LabelHash:     hash,
+			runtime.LabelLaunch:   b.Launch,
+			runtime.LabelAccount:  b.Account,
+			// Names only: where a kill may leave orders open.
+			runtime.LabelConnectors: strings.Join(b.Connectors, ","),
 		},
 	}
 	for _, m := range instanceMounts {
@@ -62,22 +93,31 @@ func containerSpec(fleetName, revision, hash, instanceDir string, b *fleet.Bot, 
 	return s, nil
 }
 
+// passwordVars are the variables that carry the account password: hbot
+// reads HBOT_PASSWORD, the image's own command CONFIG_PASSWORD.
+var passwordVars = []string{"HBOT_PASSWORD", "CONFIG_PASSWORD"}
+
 // containerEnv is the bot's environment, sorted: its own env and the
-// variables Hummingbot reads.
+// variables its launch reads.
 func containerEnv(b *fleet.Bot, password fleet.Secret) []string {
 	env := maps.Clone(b.Env)
 	if env == nil {
 		env = map[string]string{}
 	}
-	env["CONFIG_PASSWORD"] = password.Reveal()
-	if b.ScriptConfig != "" {
-		env["SCRIPT_CONFIG"] = b.ScriptConfig
-	}
-	if b.Script != "" {
-		env["CONFIG_FILE_NAME"] = b.Script
-	}
-	if b.Headless {
-		env["HEADLESS_MODE"] = "true"
+	switch b.Launch {
+	case fleet.LaunchHbot:
+		env["HBOT_PASSWORD"] = password.Reveal()
+	default:
+		env["CONFIG_PASSWORD"] = password.Reveal()
+		switch b.ConfigKind {
+		case fleet.ConfigScript:
+			env["SCRIPT_CONFIG"] = b.Config
+		case fleet.ConfigStrategy:
+			env["CONFIG_FILE_NAME"] = b.Config
+		}
+		if b.Headless {
+			env["HEADLESS_MODE"] = "true"
+		}
 	}
 	out := make([]string, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
@@ -92,10 +132,14 @@ func containerEnv(b *fleet.Bot, password fleet.Secret) []string {
 // label itself.
 func specForHash(s runtime.Spec) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name=%s\nimage=%s\nnetwork=%s\nrestart=%s\ncpus=%d\nmemory=%d\nlogs=%s/%d\n",
-		s.Name, s.Image, s.Network, s.Restart, s.NanoCPUs, s.MemoryBytes, s.LogMaxSize, s.LogMaxFiles)
+	fmt.Fprintf(&b, "name=%s\nimage=%s\nnetwork=%s\nrestart=%s\ncpus=%d\nmemory=%d\nlogs=%s/%d\nstop=%s\n",
+		s.Name, s.Image, s.Network, s.Restart, s.NanoCPUs, s.MemoryBytes, s.LogMaxSize, s.LogMaxFiles, s.StopTimeout)
+	if s.Cmd != nil {
+		fmt.Fprintf(&b, "cmd=%q\n", s.Cmd)
+	}
 	for _, e := range s.Env {
-		if strings.HasPrefix(e, "CONFIG_PASSWORD=") {
+		k, _, _ := strings.Cut(e, "=")
+		if slices.Contains(passwordVars, k) {
 			continue
 		}
 		fmt.Fprintf(&b, "env=%s\n", e)

@@ -82,7 +82,7 @@ func writeManifest(dir string, m manifest) error {
 // sharedTops are the instance folders that receive the fleet's shared
 // files. A shared file nectar wrote and the source no longer has is
 // removed, so these are the only places a manifest may send a removal.
-var sharedTops = []string{"scripts", "controllers", "conf/scripts", "conf/controllers"}
+var sharedTops = []string{"scripts", "controllers", "conf/scripts", "conf/controllers", "conf/strategies"}
 
 // sharedTop returns the shared folder p lies in, or "" when p is not a
 // clean relative path inside one. Manifest paths are checked with it before

@@ -51,7 +51,7 @@ const (
 
 // ownedDirs are the folders nectar creates and keeps at mode 0700, parents
 // first. data/ and logs/ are created too but never changed afterwards.
-var ownedDirs = []string{"conf", "conf/connectors", "conf/scripts", "conf/controllers", "scripts", "controllers"}
+var ownedDirs = []string{"conf", "conf/connectors", "conf/scripts", "conf/controllers", "conf/strategies", "scripts", "controllers"}
 
 const (
 	fileMode = 0o600
@@ -270,7 +270,7 @@ func (r *Renderer) plan(fl *fleet.Fleet, name string) (*plan, error) {
 
 	for _, p := range fl.Shared {
 		if sharedTop(p) == "" {
-			return nil, fmt.Errorf("bot %s: shared file %s is outside scripts/, controllers/, conf/scripts/ and conf/controllers/", name, p)
+			return nil, fmt.Errorf("bot %s: shared file %s is outside scripts/, controllers/, conf/scripts/, conf/controllers/ and conf/strategies/", name, p)
 		}
 		data, err := fl.ReadShared(p)
 		if err != nil {

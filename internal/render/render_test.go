@@ -69,6 +69,7 @@ func TestLayout(t *testing.T) {
 		"conf/connectors":             fs.ModeDir | 0o700,
 		"conf/scripts":                fs.ModeDir | 0o700,
 		"conf/controllers":            fs.ModeDir | 0o700,
+		"conf/strategies":             fs.ModeDir | 0o700,
 		"scripts":                     fs.ModeDir | 0o700,
 		"controllers":                 fs.ModeDir | 0o700,
 		"controllers/market_making":   fs.ModeDir | 0o700,

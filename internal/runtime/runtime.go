@@ -18,6 +18,15 @@ const (
 	LabelBot      = "nectar.bot"
 	LabelRevision = "nectar.revision"
 	LabelHash     = "nectar.hash"
+	// LabelLaunch says how the container runs Hummingbot (hbot or
+	// classic), so a stop of a bot no longer in the source still knows
+	// whether it can be graceful.
+	LabelLaunch = "nectar.launch"
+	// LabelAccount and LabelConnectors name the bot's account and its
+	// connectors (names only), so stops are bounded per account and a
+	// kill can say where open orders may remain, even for a pruned bot.
+	LabelAccount    = "nectar.account"
+	LabelConnectors = "nectar.connectors"
 )
 
 // Container states, as the engine reports them.
@@ -80,6 +89,27 @@ type Spec struct {
 	// LogMaxSize × LogMaxFiles.
 	LogMaxSize  string
 	LogMaxFiles int
+	// Cmd replaces the image's command (exec form, no shell); nil keeps
+	// the image's own.
+	Cmd []string
+	// StopTimeout is how long the engine waits after SIGTERM before it
+	// kills the container, for every stop, nectar's or anyone's.
+	StopTimeout time.Duration
+}
+
+// KilledExitCode is a container's exit code when the engine killed it
+// (128 + SIGKILL).
+const KilledExitCode = 137
+
+// Stopped says how a stop ended.
+type Stopped struct {
+	// Killed is set when this stop ended with the engine killing the
+	// container: it did not exit within its timeout, so whatever its
+	// stop path does (cancel orders) did not finish.
+	Killed bool
+	// ExitCode is the container's exit code after the stop, -1 when
+	// unknown.
+	ExitCode int
 }
 
 // Event is a change to one of the fleet's containers. Events only ask for
@@ -114,9 +144,13 @@ type Runtime interface {
 	// Start starts a container; starting a running one does nothing.
 	Start(ctx context.Context, id string) error
 	// Stop asks the container to stop (SIGTERM), killing it after timeout
-	// (0: the container's own stop timeout). Stopping a container that is
-	// not running does nothing.
-	Stop(ctx context.Context, id string, timeout time.Duration) error
+	// (0: the container's own stop timeout), and says whether it had to
+	// be killed. Stopping a container that is not running does nothing.
+	Stop(ctx context.Context, id string, timeout time.Duration) (Stopped, error)
+	// Signal sends a signal (by name, e.g. "USR1") to the container's main
+	// process. Hummingbot's engine writes a fresh status snapshot on
+	// SIGUSR1; nothing else is ever sent this way.
+	Signal(ctx context.Context, id, signal string) error
 	// Remove deletes a stopped container (never its mounted folders); a
 	// running one is ErrConflict.
 	Remove(ctx context.Context, id string) error

@@ -113,7 +113,11 @@ func TestStatusPageInBrowser(t *testing.T) {
 	play(t, s, clk, steps[3:4], 1)
 	waitFor("Docker shown unreachable", `document.getElementById("summary").textContent.includes("unreachable")`)
 	play(t, s, clk, steps[4:5], 1)
-	waitFor("pmm-btc's row to change", cell("pmm-btc", "condition")+` === "progressing"`)
+	waitFor("pmm-btc's row to change", cell("pmm-btc", "condition")+`.startsWith("progressing")`)
+	// The recreate had to kill the old container: the row says so at once.
+	if got := eval(`(document.querySelector("#bot-pmm-btc .badge.killed") || {textContent: ""}).textContent`); !strings.HasPrefix(got, "killed") {
+		t.Errorf("pmm-btc's row shows no kill: %q", got)
+	}
 	if got := eval(cell("pmm-btc", "last-action")); !strings.HasPrefix(got, "recreate credential binance changed") {
 		t.Errorf("pmm-btc's last action reads %q", got)
 	}

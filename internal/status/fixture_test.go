@@ -13,6 +13,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/nectarhq/nectar/internal/botstatus"
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/reconcile"
@@ -86,9 +87,9 @@ func exampleFS(t testing.TB) fstest.MapFS {
 		t.Fatal("examples/quickstart/nectar.yaml no longer says prune: true; adjust the fixture")
 	}
 	m["nectar.yaml"].Data = []byte(strings.Replace(settings, "prune: true", "prune: false", 1))
-	m["bots/dca-sol.yml"] = &fstest.MapFile{Data: []byte("# Dollar-cost averaging, run by hand for now.\naccount: team_account\nconnectors: [binance]\nhold: true\nheadless: true\n")}
-	m["bots/grid-doge.yml"] = &fstest.MapFile{Data: []byte("# A grid bot with a typo in its account.\naccount: master_acount\nconnectors: [binance]\nheadless: true\n")}
-	m["bots/twap-eth.yml"] = &fstest.MapFile{Data: []byte("# TWAP execution on KuCoin.\naccount: master_account\nconnectors: [kucoin]\nimage: hummingbot/hummingbot:2.16.0\nheadless: true\n")}
+	m["bots/dca-sol.yml"] = &fstest.MapFile{Data: []byte("# Dollar-cost averaging, run by hand for now.\naccount: team_account\nconnectors: [binance]\nhold: true\nconfig: conf_pmm_btc.yml\n")}
+	m["bots/grid-doge.yml"] = &fstest.MapFile{Data: []byte("# A grid bot with a typo in its account.\naccount: master_acount\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\n")}
+	m["bots/twap-eth.yml"] = &fstest.MapFile{Data: []byte("# TWAP execution on KuCoin.\naccount: master_account\nconnectors: [kucoin]\nimage: hummingbot/hummingbot:2.16.0\nconfig: conf_xemm_eth.yml\n")}
 	return m
 }
 
@@ -160,6 +161,9 @@ type step struct {
 	res       *reconcile.Result
 	src       reconcile.Source
 	sourceErr error
+	// health, when set, is a round of the bots' own reports recorded
+	// after the pass.
+	health map[string]botstatus.Health
 }
 
 // story is a morning in the life of the example fleet: bots created, one
@@ -252,6 +256,8 @@ func story(t testing.TB) []step {
 			with(out("pmm-btc", plan.Recreate, "credential binance changed", containerOf("pmm-btc", testbot, runtime.StateRunning, "Up 6 minutes (healthy)", -1)),
 				func(o *reconcile.Outcome) {
 					o.Rendered, o.Duration, o.Restarts = []string{"conf/connectors/binance.yml"}, 1250*time.Millisecond, 1
+					// The container was made before the bot ran with hbot.
+					o.Killed = "killed after 1m30s without exiting by itself: open orders may remain on binance"
 				}),
 			with(out("twap-eth", plan.CrashLoop, "container exited with code 1; started 5 times in 10m0s, so nectar stops starting it until the bot's configuration changes", twapExited),
 				func(o *reconcile.Outcome) { o.Restarts = 5 }),
@@ -263,7 +269,12 @@ func story(t testing.TB) []step {
 			with(out("twap-eth", plan.CrashLoop, "container exited with code 1; started 5 times in 10m0s, so nectar stops starting it until the bot's configuration changes", twapExited),
 				func(o *reconcile.Outcome) { o.Restarts = 5 }),
 			upToDate("xemm-eth", testbot, "Up 7 minutes (healthy)", 1),
-		)},
+		), health: map[string]botstatus.Health{
+			"pmm-btc": {State: botstatus.Trading, Reason: "the strategy runs and every connector is ready", Orders: 2,
+				UpdatedAt: t0.Add(7 * time.Minute), Checked: t0.Add(7 * time.Minute)},
+			"xemm-eth": {State: botstatus.Erroring, Reason: "3 error(s) among the last 600 log lines", Errors: 3,
+				UpdatedAt: t0.Add(7 * time.Minute), Checked: t0.Add(7 * time.Minute)},
+		}},
 		{name: "a commit breaks nectar.yaml", at: t0.Add(9 * time.Minute), res: &reconcile.Result{
 			Revision: revC, Fleet: flBroken.Name, Loaded: flBroken, Started: t0.Add(9 * time.Minute), Duration: 9 * time.Millisecond,
 			SourceProblems: flBroken.Problems, SourceOK: false,
@@ -290,6 +301,9 @@ func play(t testing.TB, s *Store, clk *clock, steps []step, n int) {
 			src = reconcile.Source{Revision: st.res.Revision, FS: good}
 		}
 		s.RecordPass(st.res, src, st.sourceErr)
+		if st.health != nil {
+			s.RecordHealth(st.health)
+		}
 	}
 }
 

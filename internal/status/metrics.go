@@ -1,8 +1,11 @@
 package status
 
 import (
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nectarhq/nectar/internal/botstatus"
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/reconcile"
 )
@@ -21,6 +24,8 @@ type metrics struct {
 	ready        prometheus.Gauge
 	sourceOK     prometheus.Gauge
 	lastPass     prometheus.Gauge
+	kills        prometheus.Counter
+	health       *prometheus.GaugeVec
 	all          []prometheus.Collector
 }
 
@@ -72,6 +77,14 @@ func newMetrics(derivations func() uint64) *metrics {
 			Name: "nectar_last_pass_timestamp_seconds",
 			Help: "When the last pass started, in Unix seconds.",
 		}),
+		kills: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nectar_bots_killed_total",
+			Help: "Stops that ended in a kill: the bot did not exit within its stop timeout, so open orders may remain.",
+		}),
+		health: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "nectar_bot_health",
+			Help: "Running bots launched by hbot by their own health: trading, not_trading, erroring, unresponsive.",
+		}, []string{"state"}),
 	}
 	// Every series exists from the start, so a rate() or an alert on a
 	// result that has not happened yet reads 0 rather than nothing.
@@ -85,7 +98,10 @@ func newMetrics(derivations func() uint64) *metrics {
 	for _, c := range allConditions {
 		m.bots.WithLabelValues(c)
 	}
-	m.all = []prometheus.Collector{m.passes, m.passDuration, m.actions, m.actionErrors, m.sourceErrors, m.bots, m.engineUp, m.ready, m.sourceOK, m.lastPass}
+	for _, h := range healthStates {
+		m.health.WithLabelValues(healthLabel(h))
+	}
+	m.all = []prometheus.Collector{m.passes, m.passDuration, m.actions, m.actionErrors, m.sourceErrors, m.bots, m.engineUp, m.ready, m.sourceOK, m.lastPass, m.kills, m.health}
 	if derivations != nil {
 		m.all = append(m.all, prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "nectar_key_derivations_total",
@@ -132,10 +148,25 @@ func (m *metrics) recordState(st *state) {
 	for _, c := range allConditions {
 		m.bots.WithLabelValues(c).Set(float64(counts[c]))
 	}
+	byHealth := map[string]int{}
+	for _, b := range st.bots {
+		if b.status.BotHealth != nil {
+			byHealth[b.status.BotHealth.State]++
+		}
+	}
+	for _, h := range healthStates {
+		m.health.WithLabelValues(healthLabel(h)).Set(float64(byHealth[h]))
+	}
 	m.engineUp.Set(boolGauge(st.engine.Reachable))
 	m.ready.Set(boolGauge(st.ready))
 	m.sourceOK.Set(boolGauge(st.sourceOK))
 }
+
+// healthStates are the states a bot's own health takes.
+var healthStates = []string{botstatus.Trading, botstatus.NotTrading, botstatus.Erroring, botstatus.Unresponsive}
+
+// healthLabel is a state as a label value, without blanks.
+func healthLabel(state string) string { return strings.ReplaceAll(state, " ", "_") }
 
 func boolGauge(b bool) float64 {
 	if b {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nectarhq/nectar/internal/botstatus"
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/reconcile"
@@ -93,6 +94,24 @@ func (s *Store) RecordPass(res *reconcile.Result, src reconcile.Source, sourceEr
 		}
 	}
 	s.metrics.recordPass(st.lastPass, res)
+	s.finish()
+}
+
+// RecordHealth records a round of the bots' own health reports, by bot:
+// every running bot launched by hbot was asked, so a bot missing from the
+// round has no health to show (stopped, or not run by hbot).
+func (s *Store) RecordHealth(round map[string]botstatus.Health) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.version++
+	for name, b := range s.st.bots {
+		h, ok := round[name]
+		if !ok {
+			b.status.BotHealth = nil
+			continue
+		}
+		b.status.BotHealth = &BotHealth{State: h.State, Reason: redact(h.Reason), Errors: h.Errors, Orders: h.Orders, UpdatedAt: h.UpdatedAt, CheckedAt: h.Checked}
+	}
 	s.finish()
 }
 
@@ -198,6 +217,11 @@ func (s *Store) addHistory(b *botState, o reconcile.Outcome, revision string, at
 		DurationMS: millis(o.Duration),
 		Error:      errText(o.Err),
 		Rendered:   slices.Clone(o.Rendered),
+		Killed:     redact(o.Killed),
+	}
+	if o.Killed != "" {
+		b.status.Killed = &Kill{At: at, Warning: entry.Killed}
+		s.metrics.kills.Inc()
 	}
 	// A new slice every time: published snapshots share the old one.
 	keep := b.history[:min(len(b.history), s.opts.History-1)]

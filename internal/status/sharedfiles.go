@@ -30,6 +30,7 @@ var sharedRoots = []string{
 	fleet.ControllersDir,
 	path.Join(fleet.ConfDir, fleet.ScriptsDir),
 	path.Join(fleet.ConfDir, fleet.ControllersDir),
+	path.Join(fleet.ConfDir, fleet.StrategiesDir),
 }
 
 // sharedFile is one file under the shared roots at the applied revision.

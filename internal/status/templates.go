@@ -35,18 +35,19 @@ func parsePages() map[string]*template.Template {
 }
 
 var templateFuncs = template.FuncMap{
-	"ago":      ago,
-	"stamp":    stamp,
-	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"ms":       formatMillis,
-	"shortID":  func(id string) string { return id[:min(12, len(id))] },
-	"shortRev": shortRevision,
-	"join":     func(s []string) string { return strings.Join(s, ", ") },
-	"size":     formatSize,
-	"dash":     dash,
-	"counts":   conditionCounts,
-	"besides":  errorBesides,
-	"fileHref": fileHref,
+	"ago":         ago,
+	"stamp":       stamp,
+	"iso":         func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"ms":          formatMillis,
+	"shortID":     func(id string) string { return id[:min(12, len(id))] },
+	"shortRev":    shortRevision,
+	"join":        func(s []string) string { return strings.Join(s, ", ") },
+	"size":        formatSize,
+	"dash":        dash,
+	"healthClass": healthLabel,
+	"counts":      conditionCounts,
+	"besides":     errorBesides,
+	"fileHref":    fileHref,
 }
 
 // errorBesides returns a bot's last error unless its last action already

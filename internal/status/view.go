@@ -162,6 +162,13 @@ type BotStatus struct {
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// Problems are the source problems that keep this bot from being applied.
 	Problems []Problem `json:"problems,omitempty"`
+	// Killed is set once a stop of the bot ended in a kill: it did not
+	// exit within its stop timeout, so open orders may remain. It stays
+	// until the daemon restarts; the history keeps every one.
+	Killed *Kill `json:"killed,omitempty"`
+	// BotHealth is the bot's own account of itself (hbot bots only), from
+	// the status snapshot its engine writes when asked.
+	BotHealth *BotHealth `json:"bot_health,omitempty"`
 	// History is newest first and bounded. Only /api/v1/bots/<bot> has it.
 	History []Action `json:"history,omitempty"`
 	// Files are what nectar last rendered into the bot's instance folder:
@@ -181,6 +188,30 @@ type Action struct {
 	Error      string    `json:"error,omitempty"`
 	// Rendered names the instance files the action wrote or removed.
 	Rendered []string `json:"rendered,omitempty"`
+	// Killed, when set, says the action's stop had to kill the bot and
+	// where open orders may remain.
+	Killed string `json:"killed,omitempty"`
+}
+
+// Kill is the last stop of a bot that ended in a kill.
+type Kill struct {
+	At      time.Time `json:"at"`
+	Warning string    `json:"warning"`
+}
+
+// BotHealth is what the bot says of itself: trading, not trading,
+// erroring or unresponsive, with why.
+type BotHealth struct {
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+	// Errors counts ERROR and CRITICAL lines among the last 600 of the
+	// bot's log; Orders the open orders its engine reports.
+	Errors int `json:"errors"`
+	Orders int `json:"orders"`
+	// UpdatedAt is when the bot wrote the snapshot read; CheckedAt when
+	// nectar asked for it.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	CheckedAt time.Time `json:"checked_at"`
 }
 
 // File is one rendered instance file and its keyed digest.

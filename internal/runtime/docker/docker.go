@@ -25,13 +25,16 @@ import (
 	"github.com/nectarhq/nectar/internal/runtime"
 )
 
-// DefaultStopTimeout is the stop timeout every container is created with:
-// how long the engine waits after SIGTERM before it kills the container
-// when nobody says otherwise (`docker stop` by hand, the engine shutting
-// down, Stop with a zero timeout). Docker's own default, 10 s, is short
-// for Hummingbot, which cancels its open orders on every connector when
-// it is asked to stop, each cancel a rate-limited exchange request.
-const DefaultStopTimeout = 30 * time.Second
+// DefaultStopTimeout is the stop timeout of a container whose spec sets
+// none: how long the engine waits after SIGTERM before it kills the
+// container when nobody says otherwise (`docker stop` by hand, the engine
+// shutting down, Stop with a zero timeout). Docker's own 10 s is far too
+// short for Hummingbot: a bot run by hbot stops its executors (up to 30 s)
+// and then cancels its open orders (up to 20 s) before it exits. nectar
+// sets each bot's own (fleet.DefaultStopTimeout unless the bot says).
+// A bot run by the official image's own command never gets that far: its
+// main process is a shell that ignores SIGTERM, so it is always killed.
+const DefaultStopTimeout = 90 * time.Second
 
 // Log rotation used when the spec leaves it unset: 10 MB × 5 files.
 const (
@@ -189,9 +192,14 @@ func (e *Engine) Create(ctx context.Context, spec runtime.Spec) (string, error) 
 
 // containerConfig is the engine's form of spec.
 func containerConfig(spec runtime.Spec, restart container.RestartPolicy) (*container.Config, *container.HostConfig) {
-	stop := int(DefaultStopTimeout / time.Second)
+	timeout := spec.StopTimeout
+	if timeout <= 0 {
+		timeout = DefaultStopTimeout
+	}
+	stop := int(math.Ceil(timeout.Seconds()))
 	cfg := &container.Config{
 		Image:       spec.Image,
+		Cmd:         spec.Cmd,
 		Env:         spec.Env,
 		Labels:      spec.Labels,
 		Tty:         true,
@@ -271,16 +279,39 @@ func (e *Engine) Start(ctx context.Context, id string) error {
 
 // Stop sends SIGTERM (or the image's stop signal) and kills the container
 // after timeout, rounded up to whole seconds; 0 leaves it to the
-// container's own stop timeout (DefaultStopTimeout). The call returns once
-// the container has stopped.
-func (e *Engine) Stop(ctx context.Context, id string, timeout time.Duration) error {
+// container's own stop timeout. The call returns once the container has
+// stopped; it is then read back, since only its exit code and the time it
+// finished tell a graceful exit from a kill.
+func (e *Engine) Stop(ctx context.Context, id string, timeout time.Duration) (runtime.Stopped, error) {
 	var opts container.StopOptions
 	if timeout > 0 {
 		secs := int(math.Ceil(timeout.Seconds()))
 		opts.Timeout = &secs
 	}
+	began := time.Now()
 	if err := e.cli.ContainerStop(ctx, id, opts); err != nil {
-		return wrap("stop container "+id, err)
+		return runtime.Stopped{ExitCode: -1}, wrap("stop container "+id, err)
+	}
+	info, err := e.cli.ContainerInspect(ctx, id)
+	if err != nil || info.State == nil {
+		// Stopped, but how is unknown: not reported as a kill.
+		return runtime.Stopped{ExitCode: -1}, nil
+	}
+	out := runtime.Stopped{ExitCode: info.State.ExitCode}
+	finished, err := time.Parse(time.RFC3339Nano, info.State.FinishedAt)
+	// A container that had already exited keeps its old exit code; only
+	// one that finished during this stop was killed by it. The engine's
+	// clock and ours may differ by a little.
+	if err == nil && !finished.Before(began.Add(-time.Second)) {
+		out.Killed = info.State.ExitCode == runtime.KilledExitCode
+	}
+	return out, nil
+}
+
+// Signal sends signal to the container's main process.
+func (e *Engine) Signal(ctx context.Context, id, signal string) error {
+	if err := e.cli.ContainerKill(ctx, id, signal); err != nil {
+		return wrap("signal "+signal+" to container "+id, err)
 	}
 	return nil
 }

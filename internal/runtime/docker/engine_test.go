@@ -252,7 +252,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	start := time.Now()
 	for range 2 { // stopping a stopped container does nothing
-		if err := e.Stop(ctx, id, 5*time.Second); err != nil {
+		if _, err := e.Stop(ctx, id, 5*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -265,7 +265,7 @@ func TestLifecycle(t *testing.T) {
 	if err := e.Start(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Stop(ctx, id, 0); err != nil { // the container's own timeout
+	if _, err := e.Stop(ctx, id, 0); err != nil { // the container's own timeout
 		t.Fatal(err)
 	}
 	if err := e.Remove(ctx, id); err != nil {
@@ -286,7 +286,7 @@ func TestNotFound(t *testing.T) {
 		call func() error
 	}{
 		{"start", func() error { return e.Start(ctx, missing) }},
-		{"stop", func() error { return e.Stop(ctx, missing, time.Second) }},
+		{"stop", func() error { _, err := e.Stop(ctx, missing, time.Second); return err }},
 		{"remove", func() error { return e.Remove(ctx, missing) }},
 		{"create from a missing image", func() error {
 			spec := botSpec(missing, "x", "CONFIG_PASSWORD="+password)

@@ -89,7 +89,13 @@ func TestContainerConfig(t *testing.T) {
 		Labels: map[string]string{runtime.LabelFleet: "f"}, NanoCPUs: 1e9, MemoryBytes: 1 << 30,
 	}
 	cfg, host := containerConfig(spec, container.RestartPolicy{Name: "always"})
-	if !cfg.Tty || !cfg.OpenStdin || cfg.AttachStdin || *cfg.StopTimeout != 30 {
+	if !cfg.Tty || !cfg.OpenStdin || cfg.AttachStdin || *cfg.StopTimeout != 90 || cfg.Cmd != nil {
+		t.Errorf("config %+v", cfg)
+	}
+	// The bot's own stop timeout (rounded up to whole seconds) and command.
+	spec.StopTimeout, spec.Cmd = 2500*time.Millisecond, []string{"hbot", "start", "c.yml", "--v2-script", "--foreground"}
+	cfg, _ = containerConfig(spec, container.RestartPolicy{Name: "always"})
+	if *cfg.StopTimeout != 3 || len(cfg.Cmd) != 5 || cfg.Cmd[0] != "hbot" {
 		t.Errorf("config %+v", cfg)
 	}
 	if host.LogConfig.Config["max-size"] != "10m" || host.LogConfig.Config["max-file"] != "5" {

@@ -42,6 +42,7 @@ const (
 	ImagePresent Method = "ImagePresent"
 	Pull         Method = "Pull"
 	Events       Method = "Events"
+	Signal       Method = "Signal"
 )
 
 // Mutates reports whether the method changes the engine's state, so a
@@ -95,6 +96,8 @@ type Runtime struct {
 	faults   map[Method][]fault
 	down     error
 	subs     map[*subscriber]struct{}
+	// ignoreTerm marks images whose own command ignores SIGTERM.
+	ignoreTerm map[string]bool
 }
 
 type entry struct {
@@ -434,25 +437,61 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 }
 
 // Stop stops a running container, which exits with code 0 (a process
-// that handles SIGTERM); one not running is left as it is.
-func (r *Runtime) Stop(ctx context.Context, id string, timeout time.Duration) error {
+// that handles SIGTERM), or is killed (exit 137) when its image was marked
+// with IgnoreTerm; one not running is left as it is.
+func (r *Runtime) Stop(ctx context.Context, id string, timeout time.Duration) (runtime.Stopped, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	call := Call{Method: Stop, Arg: id, Timeout: timeout}
 	if err := r.begin(ctx, Stop); err != nil {
-		return r.record(call, err)
+		return runtime.Stopped{ExitCode: -1}, r.record(call, err)
 	}
 	e := r.lookup(id)
 	if e == nil {
-		return r.record(call, fmt.Errorf("stop container %s: %w", id, noSuchContainer(id)))
+		return runtime.Stopped{ExitCode: -1}, r.record(call, fmt.Errorf("stop container %s: %w", id, noSuchContainer(id)))
 	}
 	if !e.c.Running() && e.c.State != runtime.StatePaused {
-		return r.record(call, nil)
+		return runtime.Stopped{ExitCode: e.c.ExitCode}, r.record(call, nil)
 	}
-	r.setState(e, runtime.StateExited, 0)
+	out := runtime.Stopped{}
+	if r.ignoreTerm[e.spec.Image] && e.spec.Cmd == nil {
+		out = runtime.Stopped{Killed: true, ExitCode: runtime.KilledExitCode}
+	}
+	r.setState(e, runtime.StateExited, out.ExitCode)
 	r.emit(e, "kill")
 	r.emit(e, "die")
 	r.emit(e, "stop")
+	return out, r.record(call, nil)
+}
+
+// IgnoreTerm marks an image whose own command ignores SIGTERM, as the
+// official Hummingbot image's shell does: a container running that
+// command (no Cmd in its spec) is killed by every stop.
+func (r *Runtime) IgnoreTerm(image string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ignoreTerm == nil {
+		r.ignoreTerm = map[string]bool{}
+	}
+	r.ignoreTerm[image] = true
+}
+
+// Signal records a signal sent to a running container; the fake's
+// containers do nothing with it.
+func (r *Runtime) Signal(ctx context.Context, id, signal string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	call := Call{Method: Signal, Arg: id}
+	if err := r.begin(ctx, Signal); err != nil {
+		return r.record(call, err)
+	}
+	e := r.lookup(id)
+	switch {
+	case e == nil:
+		return r.record(call, fmt.Errorf("signal container %s: %w", id, noSuchContainer(id)))
+	case !e.c.Running():
+		return r.record(call, fmt.Errorf("signal container %s: container is not running: %w", id, runtime.ErrConflict))
+	}
 	return r.record(call, nil)
 }
 

@@ -85,11 +85,11 @@ func TestSemantics(t *testing.T) {
 		{"start missing", "",
 			func(rt *fake.Runtime, _ string) error { return rt.Start(ctx, "nope") }, runtime.ErrNotFound, "", 0},
 		{"stop running", runtime.StateRunning,
-			func(rt *fake.Runtime, id string) error { return rt.Stop(ctx, id, time.Second) }, nil, runtime.StateExited, 0},
+			func(rt *fake.Runtime, id string) error { _, err := rt.Stop(ctx, id, time.Second); return err }, nil, runtime.StateExited, 0},
 		{"stop exited is a no-op", runtime.StateExited,
-			func(rt *fake.Runtime, id string) error { return rt.Stop(ctx, id, time.Second) }, nil, runtime.StateExited, 1},
+			func(rt *fake.Runtime, id string) error { _, err := rt.Stop(ctx, id, time.Second); return err }, nil, runtime.StateExited, 1},
 		{"stop missing", "",
-			func(rt *fake.Runtime, _ string) error { return rt.Stop(ctx, "nope", time.Second) }, runtime.ErrNotFound, "", 0},
+			func(rt *fake.Runtime, _ string) error { _, err := rt.Stop(ctx, "nope", time.Second); return err }, runtime.ErrNotFound, "", 0},
 		{"remove running", runtime.StateRunning,
 			func(rt *fake.Runtime, id string) error { return rt.Remove(ctx, id) }, runtime.ErrConflict, runtime.StateRunning, -1},
 		{"remove exited", runtime.StateExited,
@@ -295,7 +295,7 @@ func TestFailedCallHasNoEffect(t *testing.T) {
 	rt, ids := world(t, runtime.StateRunning)
 	rt.Fail(fake.Stop, 1, errors.New("boom"))
 	rt.Fail(fake.Create, 1, errors.New("boom"))
-	if err := rt.Stop(ctx, ids[0], time.Second); err == nil {
+	if _, err := rt.Stop(ctx, ids[0], time.Second); err == nil {
 		t.Fatal("no fault")
 	}
 	if c, _ := rt.Container(ids[0]); c.State != runtime.StateRunning {
