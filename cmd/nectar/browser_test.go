@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,41 +28,10 @@ func TestStatusPageFollowsTheFolder(t *testing.T) {
 	t.Cleanup(func() { testenv.RemoveFleet(t, fleetName) })
 	browser := testenv.Chrome(t)
 
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self, "--source", dir, "--state-dir", state, "run", "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "NECTAR_TEST_AS_MAIN=1", "NECTAR_AGE_KEY_FILE="+testenv.DemoIdentity())
-	var out testenv.SyncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
-
-	// The daemon logs where it listens; wait until it is ready.
-	urlRe := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
-	var base string
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := urlRe.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-			if resp, err := http.Get(base + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("the daemon never served its status page:\n%s", out.String())
-	}
+	n := startRun(t, []string{"NECTAR_AGE_KEY_FILE=" + testenv.DemoIdentity()},
+		"--source", dir, "--state-dir", state, "run", "--listen", "127.0.0.1:0")
+	base := n.statusURL(t, 60*time.Second)
+	out := n.out
 
 	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
 	defer cancel()
@@ -110,6 +77,10 @@ func TestStatusPageFollowsTheFolder(t *testing.T) {
 	}
 
 	// nectar status prints the same view in the terminal.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	st := exec.Command(self, "status", "--addr", base)
 	st.Env = append(os.Environ(), "NECTAR_TEST_AS_MAIN=1")
 	if text, err := st.CombinedOutput(); err != nil || !regexp.MustCompile(`(?m)^eb-pmm-btc\s+held\b`).Match(text) {

@@ -5,9 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -37,26 +35,12 @@ func TestRunShowsBotHealth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self, "--source", dir, "--state-dir", state, "run", "--listen", "127.0.0.1:0", "--health-every", "500ms")
-	cmd.Env = append(os.Environ(), "NECTAR_TEST_AS_MAIN=1", "NECTAR_AGE_KEY_FILE="+testenv.DemoIdentity())
-	var out testenv.SyncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-
-	urlRE := regexp.MustCompile(`url=(http://127\.0\.0\.1:[0-9]+)`)
+	n := startRun(t, []string{"NECTAR_AGE_KEY_FILE=" + testenv.DemoIdentity()},
+		"--source", dir, "--state-dir", state, "run", "--listen", "127.0.0.1:0", "--health-every", "500ms")
+	base := n.statusURL(t, 60*time.Second)
+	out := n.out
 	get := func(path string) string {
-		m := urlRE.FindStringSubmatch(out.String())
-		if m == nil {
-			return ""
-		}
-		resp, err := http.Get(m[1] + path)
+		resp, err := http.Get(base + path)
 		if err != nil {
 			return ""
 		}

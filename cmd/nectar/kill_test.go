@@ -40,7 +40,7 @@ func TestKillDuringApply(t *testing.T) {
 	botFile := filepath.Join(dir, "bots", "kill-pmm-btc.yml")
 	for i := range 6 {
 		// Change the spec each round so every pass has real work to cut short.
-		os.WriteFile(botFile, []byte("account: master_account\nconnectors: [binance]\nenv: {ROUND: \""+string(rune('a'+i))+"\"}\n"), 0o644)
+		os.WriteFile(botFile, []byte("account: master_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\nstop_timeout: 3s\nenv: {ROUND: \""+string(rune('a'+i))+"\"}\n"), 0o644)
 		cmd := apply()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -50,7 +50,7 @@ func TestKillDuringApply(t *testing.T) {
 		cmd.Wait()
 	}
 	// With work pending, plan --exit-code exits 2 and names the action.
-	os.WriteFile(botFile, []byte("account: master_account\nconnectors: [binance]\nenv: {ROUND: final}\n"), 0o644)
+	os.WriteFile(botFile, []byte("account: master_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\nstop_timeout: 3s\nenv: {ROUND: final}\n"), 0o644)
 	out, err := nectar("plan", "--exit-code").CombinedOutput()
 	if code := exitCode(err); code != 2 || !strings.Contains(string(out), "kill-pmm-btc") {
 		t.Fatalf("plan --exit-code with changes pending: exit %d\n%s", code, out)

@@ -58,7 +58,7 @@ func TestHummingbotFormatInPython(t *testing.T) {
 		}
 		nectar(yaml.String(), "cred", "add", "main", conn)
 	}
-	writeBot(t, fleetDir, "b1", "account: main\n")
+	writeBot(t, fleetDir, "b1", "account: main\nlaunch: classic\n")
 	out := filepath.Join(work, "out")
 	nectar("", "render", "--out", out, "b1")
 
@@ -89,7 +89,7 @@ func TestHummingbotFormatInPython(t *testing.T) {
 	input, _ := json.Marshal(spec)
 	python(t, py, string(input), "write", hbDir)
 	nectar(hbPassword+"\n", "import", hbDir, "--account", "imported", "--password-stdin")
-	writeBot(t, fleetDir, "b2", "account: imported\n")
+	writeBot(t, fleetDir, "b2", "account: imported\nlaunch: classic\n")
 	nectar("", "render", "--out", out, "b2")
 
 	wantImported := map[string]map[string]string{}
