@@ -78,7 +78,8 @@ var rows = []struct {
 		return fmt.Sprintf("RSS %.1f MiB (peak %.1f MiB)", m["rss-MiB"], m["peak-rss-MiB"])
 	}}},
 	{"rollout", row{what: "fleet-wide image change, 40 bots in 10 accounts, each 5 s to stop gracefully → all running the new image", bench: "BenchmarkFleetWideImageChange", format: func(m metrics) string {
-		return fmt.Sprintf("%.1f s, %.2f× one bot's graceful recreate (%.1f s); %.0f killed", m["fleet-s"], m["ratio"], m["one-bot-s"], m["killed"])
+		return fmt.Sprintf("%.1f s (last stop done at %.1f s), %.2f× one bot's graceful recreate (%.1f s); %.0f killed",
+			m["fleet-s"], m["stops-done-s"], m["ratio"], m["one-bot-s"], m["killed"])
 	}, target: "< 2× one graceful stop + start, 0 killed"}},
 	{"status", row{what: "status page under 500 requests/s on loopback while passes run (100 bots)", bench: "BenchmarkSteadyLoad", format: func(m metrics) string {
 		return fmt.Sprintf("`/` p50 %s, p99 %s; `/api/v1/status` p50 %s, p99 %s; %.0f req/s held",

@@ -257,6 +257,11 @@ func decide(in Input, d Desired, c *runtime.Container) Action {
 		}
 	case c.Hash() != d.Hash:
 		a.Kind, a.Reason = Recreate, changeReason(d, in.Applied[d.Bot], c)
+	case c.Name != fleet.ContainerName(d.Bot):
+		// A recreate creates the new container under a passing name and
+		// renames it once the old one is gone; cut short in between, the
+		// bot is left with a container of that name.
+		a.Kind, a.Reason = Recreate, fmt.Sprintf("its container is named %s, not %s (a recreate was cut short)", c.Name, fleet.ContainerName(d.Bot))
 	case len(d.DiskDrift) > 0:
 		a.Kind, a.Reason = Restart, listSome(d.DiskDrift)+" changed on disk; nectar writes it again and restarts the bot"
 	case c.Running():

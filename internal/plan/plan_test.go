@@ -185,6 +185,16 @@ func TestMake(t *testing.T) {
 			reason: "bots/A.yml: bad bot name",
 		},
 		{
+			name: "a container left under a passing name by a cut-short recreate: recreated",
+			in: Input{Desired: map[string]Desired{"a": desired("a")}, Observed: []runtime.Container{func() runtime.Container {
+				c := container("a", "h2", "exited", 0)
+				c.Name = "hummingbot-a-next-12345678"
+				return c
+			}()}},
+			want:   Recreate,
+			reason: "its container is named hummingbot-a-next-12345678, not hummingbot-a",
+		},
+		{
 			name:   "a running container not run by hbot: its stop is said to be a kill",
 			in:     Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) { d.State = "stopped" })}, Observed: []runtime.Container{container("a", "h2", "running", -1)}},
 			want:   Stop,

@@ -7,9 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/nectarhq/nectar/internal/botstatus"
 	"github.com/nectarhq/nectar/internal/render"
 	"github.com/nectarhq/nectar/internal/runtime"
 	"github.com/nectarhq/nectar/internal/runtime/docker"
@@ -149,7 +151,6 @@ func BenchmarkFleetWideImageChange(b *testing.B) {
 		b.Fatalf("docker tag: %v\n%s", err, out)
 	}
 	testenv.RemoveFleet(b, fleetName)
-	b.Cleanup(func() { testenv.RemoveFleet(b, fleetName) })
 	dir := rolloutFleet(b, fleetName, "ro-", accounts, perAccount, stopDelay)
 	eng, err := docker.New(context.Background())
 	if err != nil {
@@ -157,40 +158,52 @@ func BenchmarkFleetWideImageChange(b *testing.B) {
 	}
 	defer eng.Close()
 	state := b.TempDir()
+	// Registered after the state folder, so it runs first: running bots
+	// keep writing into their instance folders.
+	b.Cleanup(func() { testenv.RemoveFleet(b, fleetName) })
 	rd, err := render.New(render.StateDirOptions(state))
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := New(Options{Runtime: eng, Renderer: rd, StateDir: state, Identities: exampleIDs()})
+	pr := &phaseRuntime{Runtime: eng, last: map[string]time.Duration{}}
+	r := New(Options{Runtime: pr, Renderer: rd, StateDir: state, Identities: exampleIDs()})
+	var passed time.Time // when the last pass began
 	pass := func() *Result {
 		root, err := os.OpenRoot(dir)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer root.Close()
+		passed = time.Now()
 		res := r.Pass(context.Background(), Source{Revision: "bench", FS: root.FS()})
 		if len(res.Failed()) > 0 {
 			b.Fatalf("%s: %v", res.Failed()[0].Bot, res.Failed()[0].Err)
 		}
 		return res
 	}
-	// Every bot up and past its start (its engine wrote its first status
-	// snapshot, so its stop path is in place).
-	ready := func() {
+	// The bots named up and past their start since the given time: each
+	// engine says it runs, so its stop path is in place (a stop before
+	// that is a kill, with Hummingbot as with the stand-in).
+	var all []string
+	for bot := range accounts * perAccount {
+		all = append(all, fmt.Sprintf("ro-%02d-%d", bot/perAccount, bot%perAccount))
+	}
+	ready := func(since time.Time, bots ...string) {
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			n := 0
-			for bot := range accounts * perAccount {
-				name := fmt.Sprintf("ro-%02d-%d", bot/perAccount, bot%perAccount)
-				if _, err := os.Stat(filepath.Join(rd.InstanceDir(name), "data", "bot", "status.json")); err == nil {
+			for _, bot := range bots {
+				inst := rd.InstanceDir(bot)
+				info, err := os.Stat(filepath.Join(inst, botstatus.SnapshotFile))
+				if snap, rerr := botstatus.ReadSnapshot(inst); err == nil && rerr == nil && snap.Running && !info.ModTime().Before(since) {
 					n++
 				}
 			}
-			if n == accounts*perAccount {
+			if n == len(bots) {
 				return
 			}
 			if time.Now().After(deadline) {
-				b.Fatalf("only %d bots became ready", n)
+				b.Fatalf("only %d of %d bots became ready", n, len(bots))
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -214,7 +227,7 @@ func BenchmarkFleetWideImageChange(b *testing.B) {
 		return n
 	}
 	pass()
-	ready()
+	ready(passed, all...)
 
 	// One bot alone: a graceful stop and a start, as nectar makes them.
 	one := filepath.Join(dir, "bots", "ro-00-0.yml")
@@ -224,11 +237,12 @@ func BenchmarkFleetWideImageChange(b *testing.B) {
 	res := pass()
 	single := time.Since(start)
 	kills := killed(res)
-	ready()
+	ready(passed, "ro-00-0")
 
 	b.ResetTimer()
 	start = time.Now()
 	edit("image: "+testenv.TestbotImage, "image: "+next)
+	pr.begin()
 	res = pass()
 	fleetWide := time.Since(start)
 	b.StopTimer()
@@ -250,4 +264,39 @@ func BenchmarkFleetWideImageChange(b *testing.B) {
 	b.ReportMetric(single.Seconds(), "one-bot-s")
 	b.ReportMetric(fleetWide.Seconds()/single.Seconds(), "ratio")
 	b.ReportMetric(float64(kills), "killed")
+	b.ReportMetric(pr.last["stop"].Seconds(), "stops-done-s")
+	b.ReportMetric(pr.last["start"].Seconds(), "starts-done-s")
+}
+
+// phaseRuntime notes when the last stop and the last start of a rollout
+// ended, to tell where its time goes.
+type phaseRuntime struct {
+	runtime.Runtime
+	mu   sync.Mutex
+	t0   time.Time
+	last map[string]time.Duration
+}
+
+func (p *phaseRuntime) begin() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.t0 = time.Now()
+}
+
+func (p *phaseRuntime) note(what string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.t0.IsZero() {
+		p.last[what] = max(p.last[what], time.Since(p.t0))
+	}
+}
+
+func (p *phaseRuntime) Stop(ctx context.Context, id string, timeout time.Duration) (runtime.Stopped, error) {
+	defer p.note("stop")
+	return p.Runtime.Stop(ctx, id, timeout)
+}
+
+func (p *phaseRuntime) Start(ctx context.Context, id string) error {
+	defer p.note("start")
+	return p.Runtime.Start(ctx, id)
 }

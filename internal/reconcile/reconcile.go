@@ -5,6 +5,7 @@ package reconcile
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -481,16 +482,7 @@ func (x *executor) run() error {
 		}
 		return x.createStart()
 	case plan.Recreate:
-		// Everything that can fail before a new container exists is done
-		// before the old one is stopped: the bot keeps running (and
-		// trading) on a failure nectar could foresee.
-		if err := x.prepareNew(); err != nil {
-			return err
-		}
-		if err := x.stopRemove(o.Container); err != nil {
-			return err
-		}
-		return x.createStart()
+		return x.recreate()
 	case plan.Restart:
 		if err := x.render(); err != nil {
 			return err
@@ -595,23 +587,82 @@ func (x *executor) start(c *runtime.Container) error {
 
 func (x *executor) createStart() error {
 	w := x.st.want[x.o.Bot]
+	id, err := x.create(w.spec)
+	if err != nil {
+		return err
+	}
+	return x.startNew(id, w.desired.Hash)
+}
+
+// recreate replaces the bot's container. Everything that can fail before
+// the new container exists is done while the old one still runs (and
+// trades): the image is made present, the files rendered, and the new
+// container created, under a passing name since the old one holds the
+// bot's. Only then is the old one stopped and removed, and the new one
+// renamed and started, so the bot is down for one graceful stop and a
+// start, not for the engine's whole create as well.
+func (x *executor) recreate() error {
+	if err := x.prepareNew(); err != nil {
+		return err
+	}
+	w := x.st.want[x.o.Bot]
+	next := w.spec
+	next.Name = passingName(w.spec.Name)
+	id, err := x.create(next)
+	if err != nil {
+		return err
+	}
+	if err := x.stopRemove(x.o.Container); err != nil {
+		// The old container is still there: drop the new one, so the
+		// next pass starts from the same place.
+		x.calls++
+		if rerr := x.r.opts.Runtime.Remove(x.ctx, id); rerr != nil {
+			x.r.opts.Log.Warn("cannot remove the container made for a recreate that failed", "bot", x.o.Bot, "error", rerr)
+		}
+		return err
+	}
 	x.calls++
-	id, err := x.r.opts.Runtime.Create(x.ctx, w.spec)
+	if err := x.r.opts.Runtime.Rename(x.ctx, id, w.spec.Name); err != nil {
+		// The plan recreates a container left under a passing name.
+		return fmt.Errorf("renaming %s to %s: %w", next.Name, w.spec.Name, err)
+	}
+	return x.startNew(id, w.desired.Hash)
+}
+
+// passingName is the name a recreate's new container has until the old one
+// is gone. It is new each time, so a container left under such a name by
+// a recreate cut short never stands in the way of the next one.
+func passingName(name string) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return name + "-next-" + hex.EncodeToString(b)
+}
+
+// create makes a container and records what it was made from.
+func (x *executor) create(spec runtime.Spec) (string, error) {
+	w := x.st.want[x.o.Bot]
+	x.calls++
+	id, err := x.r.opts.Runtime.Create(x.ctx, spec)
 	if errors.Is(err, runtime.ErrConflict) {
-		return hint.Wrap(fmt.Errorf("creating container %s: %w", w.spec.Name, err),
+		return "", hint.Wrap(fmt.Errorf("creating container %s: %w", spec.Name, err),
 			"a container with that name exists and is not nectar's (no nectar.fleet="+x.st.fl.Name+" label); nectar never touches it: remove or rename it")
 	}
 	if err != nil {
-		return fmt.Errorf("creating container %s: %w", w.spec.Name, err)
+		return "", fmt.Errorf("creating container %s: %w", spec.Name, err)
 	}
 	if err := x.r.records.write(x.o.Bot, plan.Applied{Hash: w.desired.Hash, Image: w.desired.Image, Parts: w.desired.Parts}); err != nil {
 		x.r.opts.Log.Warn("cannot record what was applied", "bot", x.o.Bot, "error", err)
 	}
+	return id, nil
+}
+
+// startNew starts a container just made for the bot.
+func (x *executor) startNew(id, hash string) error {
 	x.calls++
 	if err := x.r.opts.Runtime.Start(x.ctx, id); err != nil {
-		return fmt.Errorf("starting container %s: %w", w.spec.Name, err)
+		return fmt.Errorf("starting container %s: %w", fleet.ContainerName(x.o.Bot), err)
 	}
-	x.r.recordStart(x.o.Bot, w.desired.Hash)
+	x.r.recordStart(x.o.Bot, hash)
 	return nil
 }
 

@@ -688,3 +688,49 @@ func TestStopsAreBoundedPerAccount(t *testing.T) {
 		t.Errorf("stops were not run in parallel: peaks %v", cr.peak)
 	}
 }
+
+// A recreate makes the new container first, under a passing name, and
+// renames it once the old one is gone. Cut short (nectar killed) between
+// the two, the next pass mends either state: a spare new container beside
+// the old one is removed, and a bot left with only the passing-named one
+// is recreated under its own name.
+func TestRecreateCutShortIsMended(t *testing.T) {
+	h := newHarness(t)
+	h.pass()
+	own, _ := h.container("pmm-btc")
+	spec, _ := h.rt.Spec(own.ID)
+	spare := spec
+	spare.Name = "hummingbot-pmm-btc-next-0badf00d"
+	if _, err := h.rt.Create(context.Background(), spare); err != nil {
+		t.Fatal(err)
+	}
+	o := outcome(t, h.pass(), "pmm-btc")
+	cs, _ := h.rt.List(context.Background(), "quickstart")
+	n := 0
+	for _, c := range cs {
+		if c.Bot() == "pmm-btc" {
+			n++
+			if c.ID != own.ID {
+				t.Errorf("the bot's container changed: %+v", c)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d containers claim pmm-btc after the pass (%s)", n, o)
+	}
+
+	// Only the passing-named container is left.
+	if _, err := h.rt.Create(context.Background(), spare); err != nil {
+		t.Fatal(err)
+	}
+	h.rt.Stop(context.Background(), own.ID, 0)
+	h.rt.Remove(context.Background(), own.ID)
+	h.pass()
+	c, ok := h.container("pmm-btc")
+	if !ok || c.Name != "hummingbot-pmm-btc" || !c.Running() {
+		t.Fatalf("after the pass: %+v", c)
+	}
+	if cs, _ := h.rt.List(context.Background(), "quickstart"); len(cs) != 2 {
+		t.Errorf("%d containers, want the two bots' own", len(cs))
+	}
+}

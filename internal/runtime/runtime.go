@@ -141,6 +141,9 @@ type Runtime interface {
 	// Create makes a container from spec and returns its ID. A name
 	// already in use is ErrConflict; a missing image is ErrNotFound.
 	Create(ctx context.Context, spec Spec) (string, error)
+	// Rename gives a container another name; a name in use is
+	// ErrConflict.
+	Rename(ctx context.Context, id, name string) error
 	// Start starts a container; starting a running one does nothing.
 	Start(ctx context.Context, id string) error
 	// Stop asks the container to stop (SIGTERM), killing it after timeout

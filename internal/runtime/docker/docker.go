@@ -308,6 +308,14 @@ func (e *Engine) Stop(ctx context.Context, id string, timeout time.Duration) (ru
 	return out, nil
 }
 
+// Rename gives a container another name.
+func (e *Engine) Rename(ctx context.Context, id, name string) error {
+	if err := e.cli.ContainerRename(ctx, id, name); err != nil {
+		return wrap("rename container "+id+" to "+name, err)
+	}
+	return nil
+}
+
 // Signal sends signal to the container's main process.
 func (e *Engine) Signal(ctx context.Context, id, signal string) error {
 	if err := e.cli.ContainerKill(ctx, id, signal); err != nil {

@@ -43,13 +43,14 @@ const (
 	Pull         Method = "Pull"
 	Events       Method = "Events"
 	Signal       Method = "Signal"
+	Rename       Method = "Rename"
 )
 
 // Mutates reports whether the method changes the engine's state, so a
 // pass that should change nothing must not call it.
 func (m Method) Mutates() bool {
 	switch m {
-	case Create, Start, Stop, Remove, Pull:
+	case Create, Start, Stop, Remove, Pull, Rename:
 		return true
 	}
 	return false
@@ -474,6 +475,28 @@ func (r *Runtime) IgnoreTerm(image string) {
 		r.ignoreTerm = map[string]bool{}
 	}
 	r.ignoreTerm[image] = true
+}
+
+// Rename gives a container another name, refusing one in use.
+func (r *Runtime) Rename(ctx context.Context, id, name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	call := Call{Method: Rename, Arg: id}
+	if err := r.begin(ctx, Rename); err != nil {
+		return r.record(call, err)
+	}
+	e := r.lookup(id)
+	if e == nil {
+		return r.record(call, fmt.Errorf("rename container %s: %w", id, noSuchContainer(id)))
+	}
+	if other, taken := r.byName[name]; taken && other != e {
+		return r.record(call, fmt.Errorf("rename container %s: the name %s is already in use: %w", id, name, runtime.ErrConflict))
+	}
+	delete(r.byName, e.c.Name)
+	e.c.Name, e.spec.Name = name, name
+	r.byName[name] = e
+	r.emit(e, "rename")
+	return r.record(call, nil)
 }
 
 // Signal records a signal sent to a running container; the fake's
