@@ -121,7 +121,7 @@ func WriteText(w io.Writer, s Status) error {
 	ew.printf("\n")
 
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "BOT\tCONDITION\tDESIRED\tACTUAL\tHEALTH\tUPTIME\tRESTARTS\tLAST ACTION")
+	fmt.Fprintln(tw, "BOT\tCONDITION\tDESIRED\tACTUAL\tHEALTH\tTRADING\tUPTIME\tRESTARTS\tLAST ACTION")
 	for _, b := range s.Bots {
 		desired := b.Desired
 		if b.Held {
@@ -131,8 +131,15 @@ func WriteText(w io.Writer, s Status) error {
 		if a := b.LastAction; a != nil {
 			last = fmt.Sprintf("%s: %s (%s)", a.Kind, shorten(a.Reason, 60), ago(now, a.At))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", b.Name, b.Condition, desired, b.Actual,
-			dashASCII(b.Health), dashASCII(b.Uptime), b.Restarts, last)
+		trading := "-"
+		if h := b.BotHealth; h != nil {
+			trading = h.State
+			if h.Errors > 0 {
+				trading += fmt.Sprintf(" (%d errors)", h.Errors)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", b.Name, b.Condition, desired, b.Actual,
+			dashASCII(b.Health), trading, dashASCII(b.Uptime), b.Restarts, last)
 	}
 	if len(s.Bots) == 0 {
 		fmt.Fprintln(tw, "(no bots)")
@@ -150,6 +157,18 @@ func WriteText(w io.Writer, s Status) error {
 		ew.printf("\nerrors:\n")
 		for _, b := range failing {
 			ew.printf("  %s: %s\n", b.Name, firstLine(b.LastError))
+		}
+	}
+	var killed []BotStatus
+	for _, b := range s.Bots {
+		if b.Killed != nil {
+			killed = append(killed, b)
+		}
+	}
+	if len(killed) > 0 {
+		ew.printf("\nkilled (open orders may remain):\n")
+		for _, b := range killed {
+			ew.printf("  %s: %s (%s)\n", b.Name, b.Killed.Warning, ago(now, b.Killed.At))
 		}
 	}
 	if len(s.Problems) > 0 {
