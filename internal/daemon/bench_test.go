@@ -85,13 +85,24 @@ func BenchmarkChangeToConverged(b *testing.B) {
 
 var apiKeyLine = regexp.MustCompile(`binance_api_key: .*`)
 
-// oneBotFleet is the example fleet with pmm-btc only.
+// oneBotFleet is the example fleet with pmm-btc only. Its stand-in stops
+// at once (TESTBOT_STOP_DELAY: 0s), so the figures are nectar's and the
+// engine's, not a bot's cancelling of its orders.
 func oneBotFleet(b *testing.B, fleetName, prefix string) string {
 	dir := testenv.CopyExample(b, fleetName, prefix)
 	for _, bot := range []string{"xemm-eth", "hl-perp"} {
 		if err := os.Remove(filepath.Join(dir, "bots", prefix+bot+".yml")); err != nil {
 			b.Fatal(err)
 		}
+	}
+	settings := filepath.Join(dir, "nectar.yaml")
+	data, err := os.ReadFile(settings)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data = []byte(strings.Replace(string(data), "    TZ: UTC\n", "    TZ: UTC\n    TESTBOT_STOP_DELAY: 0s\n", 1))
+	if err := os.WriteFile(settings, data, 0o644); err != nil {
+		b.Fatal(err)
 	}
 	return dir
 }
@@ -100,6 +111,7 @@ func oneBotFleet(b *testing.B, fleetName, prefix string) string {
 // has settled, and reports the percentiles of each part.
 func measureChanges(b *testing.B, d *daemonUnderTest, bot string, change func(i int)) {
 	d.converged(waitLong)
+	d.settle()
 	var total, wait, own, engine []time.Duration
 	n := max(b.N, minChanges)
 	b.ResetTimer()
@@ -116,9 +128,11 @@ func measureChanges(b *testing.B, d *daemonUnderTest, bot string, change func(i 
 		wait = append(wait, snapAt.Sub(at))
 		own = append(own, snapTook+res.Duration-docker)
 		engine = append(engine, docker)
-		// Let the events of the recreate run their pass, so the next
-		// change starts from quiet.
+		// Let the events of the recreate run their pass, and the new
+		// bot get past its start (a stop before that is a kill after its
+		// whole stop timeout), so the next change starts from quiet.
 		d.converged(waitLong)
+		d.waitReady(bot, at)
 		time.Sleep(200 * time.Millisecond)
 	}
 	b.StopTimer()

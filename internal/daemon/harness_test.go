@@ -293,6 +293,16 @@ func (r *timedRuntime) Remove(ctx context.Context, id string) error {
 	return r.Runtime.Remove(ctx, id)
 }
 
+func (r *timedRuntime) Rename(ctx context.Context, id, name string) error {
+	defer r.timed(time.Now())
+	return r.Runtime.Rename(ctx, id, name)
+}
+
+func (r *timedRuntime) ImagePresent(ctx context.Context, ref string) (bool, error) {
+	defer r.timed(time.Now())
+	return r.Runtime.ImagePresent(ctx, ref)
+}
+
 // writeFile writes a file of the fleet, creating its folder.
 func writeFile(t testing.TB, dir, rel, content string) {
 	t.Helper()
