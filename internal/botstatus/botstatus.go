@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,6 +32,9 @@ const (
 	NotTrading   = "not trading"
 	Erroring     = "erroring"
 	Unresponsive = "unresponsive"
+	// Unknown: nectar cannot read what the bot wrote (its files belong to
+	// the container's user), so it cannot say.
+	Unknown = "unknown"
 )
 
 // Limits on what is read of a bot's files: they are the bot's, and a bot
@@ -194,8 +198,14 @@ func Assess(s Snapshot, errs int) Health {
 // up to wait for one newer than the last, then assesses it. A bot that
 // does not answer in time is Unresponsive, whatever its last snapshot said.
 func Probe(ctx context.Context, instanceDir string, ask func(context.Context) error, wait time.Duration, now func() time.Time) Health {
-	before, _ := ReadSnapshot(instanceDir)
+	before, err := ReadSnapshot(instanceDir)
 	asked := now()
+	if errors.Is(err, fs.ErrPermission) {
+		// Hummingbot writes its snapshot as the container's user (root)
+		// with mode 0600; asking would change nothing.
+		return Health{State: Unknown, Checked: asked,
+			Reason: "nectar may not read data/bot/status.json (the bot writes it as the container's user, mode 0600): run nectar as root to see the bot's own health"}
+	}
 	if err := ask(ctx); err != nil {
 		return Health{State: Unresponsive, Reason: "could not ask the bot for its status", UpdatedAt: before.UpdatedAt(), Checked: asked}
 	}

@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -842,6 +844,22 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 // checkLaunch finds the config a bot runs and checks that its launch can
 // run it, as hbot and Hummingbot's quickstart would at start.
 func (l *loader) checkLaunch(b *Bot, y botYAML, at func(key string) (int, int)) {
+	if b.Launch == LaunchHbot {
+		if v, ok := hummingbotVersion(b.Image); ok && v.older(2, 16) {
+			key := "launch"
+			if y.Launch == "" {
+				key = "account"
+				if y.Image != "" {
+					key = "image"
+				}
+			}
+			line, col := at(key)
+			l.ps.add(b.File, line, col,
+				"set launch: classic for this image (its stops are kills: open orders may remain), or run hummingbot/hummingbot:version-2.16.0 or later",
+				"image %s is Hummingbot %d.%d, which has no hbot launcher (2.16 and later): the bot would not start", b.Image, v.major, v.minor)
+			return
+		}
+	}
 	name, key := y.Config, "config"
 	switch {
 	case y.Script != "":
@@ -920,6 +938,37 @@ func (l *loader) checkLaunch(b *Bot, y botYAML, at func(key string) (int, int)) 
 				"hbot writes the script config that starts controller config %s to conf/scripts/%s, which the fleet has too", name, loader)
 		}
 	}
+}
+
+// imageVersion is the major and minor version in an image's tag.
+type imageVersion struct{ major, minor int }
+
+func (v imageVersion) older(major, minor int) bool {
+	return v.major < major || v.major == major && v.minor < minor
+}
+
+// versionTag matches the tags Hummingbot's images are published under:
+// version-2.16.0, and plain 2.15.0 or v2.15.0.
+var versionTag = regexp.MustCompile(`^(?:version-|v)?([0-9]+)\.([0-9]+)(?:[.-]|$)`)
+
+// hummingbotVersion reads the release of a Hummingbot image from its tag;
+// false for another image or a tag that names no version (latest, a
+// digest, development).
+func hummingbotVersion(image string) (imageVersion, bool) {
+	repo, tag := image, ""
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		repo, tag = image[:i], image[i+1:]
+	}
+	if !strings.Contains(repo, "hummingbot") || strings.Contains(repo, "@") {
+		return imageVersion{}, false
+	}
+	m := versionTag.FindStringSubmatch(tag)
+	if m == nil {
+		return imageVersion{}, false
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	return imageVersion{major, minor}, true
 }
 
 // ControllerLoader is the file name of the script config hbot writes into

@@ -234,6 +234,13 @@ func TestProblems(t *testing.T) {
 			want: []want{{file: "bots/alpha.yml", line: 2, msg: "hbot writes the script config that starts controller config pmm.1.yml to conf/scripts/pmm_1.yml"}},
 		},
 		{
+			name: "an image before 2.16 launched with hbot",
+			change: func(f files) {
+				f["bots/alpha.yml"] = "account: master\nimage: hummingbot/hummingbot:version-2.15.0\nconfig: conf_pmm.yml\n"
+			},
+			want: []want{{file: "bots/alpha.yml", line: 2, msg: "image hummingbot/hummingbot:version-2.15.0 is Hummingbot 2.15, which has no hbot launcher", hint: "set launch: classic"}},
+		},
+		{
 			name:   "stop timeout out of bounds",
 			change: func(f files) { f["bots/alpha.yml"] = "account: master\nconfig: conf_pmm.yml\nstop_timeout: 0s\n" },
 			want:   []want{{file: "bots/alpha.yml", line: 3, msg: "stop_timeout 0s is out of bounds"}},

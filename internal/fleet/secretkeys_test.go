@@ -40,3 +40,26 @@ func TestCredentialKeysNeverQuoted(t *testing.T) {
 		})
 	}
 }
+
+func TestHummingbotVersion(t *testing.T) {
+	tests := []struct {
+		image string
+		want  imageVersion
+		ok    bool
+	}{
+		{"hummingbot/hummingbot:version-2.16.0", imageVersion{2, 16}, true},
+		{"hummingbot/hummingbot:2.15.0", imageVersion{2, 15}, true},
+		{"registry.local:5000/hummingbot/hummingbot:v1.27", imageVersion{1, 27}, true},
+		{"hummingbot/hummingbot:latest", imageVersion{}, false},
+		{"hummingbot/hummingbot", imageVersion{}, false},
+		{"registry.local:5000/hummingbot/hummingbot", imageVersion{}, false},
+		{"mycorp/bot:2.1.0", imageVersion{}, false},
+		{"hummingbot/hummingbot@sha256:abcd", imageVersion{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := hummingbotVersion(tt.image)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("hummingbotVersion(%q) = %v, %v; want %v, %v", tt.image, got, ok, tt.want, tt.ok)
+		}
+	}
+}

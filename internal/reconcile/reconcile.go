@@ -591,6 +591,7 @@ func (x *executor) createStart() error {
 	if err != nil {
 		return err
 	}
+	x.recordApplied()
 	return x.startNew(id, w.desired.Hash)
 }
 
@@ -621,10 +622,15 @@ func (x *executor) recreate() error {
 		}
 		return err
 	}
+	x.recordApplied()
 	x.calls++
 	if err := x.r.opts.Runtime.Rename(x.ctx, id, w.spec.Name); err != nil {
 		// The plan recreates a container left under a passing name.
-		return fmt.Errorf("renaming %s to %s: %w", next.Name, w.spec.Name, err)
+		err = fmt.Errorf("renaming %s to %s: %w", next.Name, w.spec.Name, err)
+		if errors.Is(err, runtime.ErrConflict) {
+			err = hint.Wrap(err, conflictHint(w.spec.Name, x.st.fl.Name))
+		}
+		return err
 	}
 	return x.startNew(id, w.desired.Hash)
 }
@@ -638,22 +644,33 @@ func passingName(name string) string {
 	return name + "-next-" + hex.EncodeToString(b)
 }
 
-// create makes a container and records what it was made from.
+// create makes a container from spec.
 func (x *executor) create(spec runtime.Spec) (string, error) {
-	w := x.st.want[x.o.Bot]
 	x.calls++
 	id, err := x.r.opts.Runtime.Create(x.ctx, spec)
 	if errors.Is(err, runtime.ErrConflict) {
-		return "", hint.Wrap(fmt.Errorf("creating container %s: %w", spec.Name, err),
-			"a container with that name exists and is not nectar's (no nectar.fleet="+x.st.fl.Name+" label); nectar never touches it: remove or rename it")
+		return "", hint.Wrap(fmt.Errorf("creating container %s: %w", spec.Name, err), conflictHint(spec.Name, x.st.fl.Name))
 	}
 	if err != nil {
 		return "", fmt.Errorf("creating container %s: %w", spec.Name, err)
 	}
+	return id, nil
+}
+
+// conflictHint explains a container name held by a container nectar does
+// not own.
+func conflictHint(name, fleetName string) string {
+	return "a container named " + name + " exists and is not nectar's (no nectar.fleet=" + fleetName + " label); nectar never touches it: remove or rename it"
+}
+
+// recordApplied records what the bot's container is now made from, once
+// that container holds the bot's name: the next change is explained
+// against it.
+func (x *executor) recordApplied() {
+	w := x.st.want[x.o.Bot]
 	if err := x.r.records.write(x.o.Bot, plan.Applied{Hash: w.desired.Hash, Image: w.desired.Image, Parts: w.desired.Parts}); err != nil {
 		x.r.opts.Log.Warn("cannot record what was applied", "bot", x.o.Bot, "error", err)
 	}
-	return id, nil
 }
 
 // startNew starts a container just made for the bot.

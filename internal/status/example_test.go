@@ -69,6 +69,6 @@ func ExampleWriteText() {
 	// last pass  ok 1m ago, took 32 ms, 0 action(s), 0 failed
 	// docker     reachable
 	//
-	// BOT      CONDITION  DESIRED  ACTUAL   HEALTH   UPTIME   RESTARTS  LAST ACTION
-	// pmm-btc  ready      running  running  healthy  3 hours  0         none: running, up to date (1h ago)
+	// BOT      CONDITION  DESIRED  ACTUAL   HEALTH   TRADING  UPTIME   RESTARTS  LAST ACTION
+	// pmm-btc  ready      running  running  healthy  -        3 hours  0         none: running, up to date (1h ago)
 }

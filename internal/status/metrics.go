@@ -83,7 +83,7 @@ func newMetrics(derivations func() uint64) *metrics {
 		}),
 		health: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "nectar_bot_health",
-			Help: "Running bots launched by hbot by their own health: trading, not_trading, erroring, unresponsive.",
+			Help: "Running bots launched by hbot by their own health: trading, not_trading, erroring, unresponsive, unknown (nectar may not read what the bot wrote).",
 		}, []string{"state"}),
 	}
 	// Every series exists from the start, so a rate() or an alert on a
@@ -163,7 +163,7 @@ func (m *metrics) recordState(st *state) {
 }
 
 // healthStates are the states a bot's own health takes.
-var healthStates = []string{botstatus.Trading, botstatus.NotTrading, botstatus.Erroring, botstatus.Unresponsive}
+var healthStates = []string{botstatus.Trading, botstatus.NotTrading, botstatus.Erroring, botstatus.Unresponsive, botstatus.Unknown}
 
 // healthLabel is a state as a label value, without blanks.
 func healthLabel(state string) string { return strings.ReplaceAll(state, " ", "_") }

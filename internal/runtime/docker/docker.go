@@ -213,7 +213,12 @@ func containerConfig(spec runtime.Spec, restart container.RestartPolicy) (*conta
 	if logFiles <= 0 {
 		logFiles = DefaultLogMaxFiles
 	}
+	// No init process, whatever the engine's default: the bot must be
+	// PID 1, so that SIGTERM reaches it and a signal it has no handler for
+	// yet (nectar's SIGUSR1 during its start) is dropped, not fatal.
+	noInit := false
 	host := &container.HostConfig{
+		Init:          &noInit,
 		NetworkMode:   container.NetworkMode(spec.Network),
 		RestartPolicy: restart,
 		LogConfig: container.LogConfig{
@@ -274,37 +279,43 @@ func (e *Engine) Start(ctx context.Context, id string) error {
 		// classification, never the engine's words.
 		return &engineError{op: werr.op, kind: werr.kind, err: errors.New("the engine refused the start (its message is withheld: the container's environment could not be read to clean it)")}
 	}
-	return withoutEnv(werr, info.Config.Env)
+	// Only the entries that may be secret: the image's own variables
+	// (PATH, ...) are public, and masking them would garble the message.
+	var secret []string
+	for _, kv := range info.Config.Env {
+		if k, _, _ := strings.Cut(kv, "="); looksSecret(k) {
+			secret = append(secret, kv)
+		}
+	}
+	return withoutEnv(werr, secret)
 }
 
 // Stop sends SIGTERM (or the image's stop signal) and kills the container
 // after timeout, rounded up to whole seconds; 0 leaves it to the
 // container's own stop timeout. The call returns once the container has
-// stopped; it is then read back, since only its exit code and the time it
-// finished tell a graceful exit from a kill.
+// stopped. It is read before and after: a container that was running and
+// finished during this stop with 137 (SIGKILL) was killed by it. Only the
+// engine's own times are compared, so a clock of nectar's that differs
+// from the engine's (a remote DOCKER_HOST) cannot hide a kill.
 func (e *Engine) Stop(ctx context.Context, id string, timeout time.Duration) (runtime.Stopped, error) {
 	var opts container.StopOptions
 	if timeout > 0 {
 		secs := int(math.Ceil(timeout.Seconds()))
 		opts.Timeout = &secs
 	}
-	began := time.Now()
+	before, berr := e.cli.ContainerInspect(ctx, id)
 	if err := e.cli.ContainerStop(ctx, id, opts); err != nil {
 		return runtime.Stopped{ExitCode: -1}, wrap("stop container "+id, err)
 	}
-	info, err := e.cli.ContainerInspect(ctx, id)
-	if err != nil || info.State == nil {
+	after, err := e.cli.ContainerInspect(ctx, id)
+	if err != nil || after.State == nil {
 		// Stopped, but how is unknown: not reported as a kill.
 		return runtime.Stopped{ExitCode: -1}, nil
 	}
-	out := runtime.Stopped{ExitCode: info.State.ExitCode}
-	finished, err := time.Parse(time.RFC3339Nano, info.State.FinishedAt)
-	// A container that had already exited keeps its old exit code; only
-	// one that finished during this stop was killed by it. The engine's
-	// clock and ours may differ by a little.
-	if err == nil && !finished.Before(began.Add(-time.Second)) {
-		out.Killed = info.State.ExitCode == runtime.KilledExitCode
-	}
+	out := runtime.Stopped{ExitCode: after.State.ExitCode}
+	wasRunning := berr == nil && before.State != nil && before.State.Running
+	finishedNow := berr == nil && before.State != nil && after.State.FinishedAt != before.State.FinishedAt
+	out.Killed = wasRunning && finishedNow && after.State.ExitCode == runtime.KilledExitCode
 	return out, nil
 }
 
