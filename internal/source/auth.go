@@ -13,6 +13,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+
+	"github.com/nectarhq/nectar/internal/scrub"
 )
 
 // remote is where a git source fetches from and how it authenticates.
@@ -151,22 +153,9 @@ func (r *remote) sshAuth(hostPort, user, key, knownHosts string) error {
 	return nil
 }
 
-// scrub removes every secret from err's text. When one was found the error
+// scrub removes every secret from err's text, in every form an error may
+// quote it (a git URL percent-encodes it). When one was found the error
 // chain is dropped too, since printing an inner error would show it again.
 func (r *remote) scrub(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	clean := msg
-	for _, s := range r.secrets {
-		if len(s) >= 4 {
-			clean = strings.ReplaceAll(clean, s, "[redacted]")
-			clean = strings.ReplaceAll(clean, url.QueryEscape(s), "[redacted]")
-		}
-	}
-	if clean == msg {
-		return err
-	}
-	return errors.New(clean)
+	return scrub.Error(err, r.secrets...)
 }
