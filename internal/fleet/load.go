@@ -329,7 +329,8 @@ func (l *loader) checkSymlink(p string) (isDir, ok bool) {
 	}
 	top, _, _ := strings.Cut(p, "/")
 	realTop, _, _ := strings.Cut(real, "/")
-	if realTop == AccountsDir && top != AccountsDir {
+	// EqualFold: on a case-insensitive file system Accounts/ is accounts/.
+	if strings.EqualFold(realTop, AccountsDir) && !strings.EqualFold(top, AccountsDir) {
 		l.ps.add(p, 0, 0, "remove the link: what it names would be copied into bots, and nothing of accounts/ ever may be",
 			"symlink leads into accounts/ (to %s)", target)
 		return false, false

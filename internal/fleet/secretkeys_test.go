@@ -1,8 +1,10 @@
 package fleet
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // A secret pasted as a key of a credential (under secrets:, settings: or
@@ -62,4 +64,18 @@ func TestHummingbotVersion(t *testing.T) {
 			t.Errorf("hummingbotVersion(%q) = %v, %v; want %v, %v", tt.image, got, ok, tt.want, tt.ok)
 		}
 	}
+}
+
+// A link into accounts/ spelt in another case is refused too: on a
+// case-insensitive file system it reaches the same folder.
+func TestLinkIntoAccountsAnyCase(t *testing.T) {
+	fsys := fstestFleet(map[string][]byte{"Accounts/master/password.age": []byte("x")}).(fstest.MapFS)
+	fsys["scripts/pw.py"] = &fstest.MapFile{Data: []byte("../Accounts/master/password.age"), Mode: fs.ModeSymlink | 0o777}
+	fl := Load(fsys, Options{})
+	for _, p := range fl.Problems {
+		if p.File == "scripts/pw.py" && strings.Contains(p.Message, "symlink leads into accounts/") {
+			return
+		}
+	}
+	t.Errorf("the link was not refused: %v", fl.Problems)
 }
