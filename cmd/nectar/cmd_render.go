@@ -19,7 +19,8 @@ func (a *app) renderCommand() *cobra.Command {
 		Short: "Write bots' Hummingbot instance folders into DIR, without Docker",
 		Long: "Write the instance folder of each named bot (every bot when none is named) as DIR/<bot>/,\n" +
 			"exactly as nectar run would: connector files encrypted with the account password,\n" +
-			".password_verification, conf_client.yml, and the fleet's scripts, controllers and configs.\n" +
+			".password_verification, conf_client.yml, and the fleet's scripts, controllers and configs\n" +
+			"(not the image's own scripts and controllers, which nectar run copies in from the engine).\n" +
 			"Running it again writes only what changed. DIR/.nectar-render.key keeps the key of the\n" +
 			"digests nectar records; keep DIR private.\n\n" +
 			"Bots with problems (see `nectar validate`) are not rendered; the others still are.",
@@ -59,7 +60,7 @@ func (a *app) renderCommand() *cobra.Command {
 					failed = append(failed, b)
 					continue
 				}
-				res, err := r.Render(fl, b)
+				res, err := r.Render(fl, b, nil)
 				if res != nil {
 					a.printRender(res)
 				}

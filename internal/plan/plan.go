@@ -90,6 +90,10 @@ type Desired struct {
 	// .password_verification) whose bytes on disk differ from what nectar
 	// last wrote.
 	DiskDrift []string
+	// Shadowed lists the fleet's files that take the place of a file of
+	// the same path the image ships (in scripts/ or controllers/), when
+	// the image's files are known.
+	Shadowed []string
 }
 
 // Applied is what nectar recorded when it last created the bot's container.
@@ -194,7 +198,7 @@ func Make(in Input) []Action {
 		}
 	}
 	for i := range out {
-		out[i].Reason += killWarning(out[i])
+		out[i].Reason += killWarning(out[i]) + shadowNote(out[i], in.Desired[out[i].Bot])
 	}
 	slices.SortStableFunc(out, func(a, b Action) int { return cmp.Compare(a.Bot, b.Bot) })
 	return out
@@ -210,6 +214,26 @@ func killWarning(a Action) string {
 		return ""
 	}
 	return "; its stop cannot be graceful (not run by hbot: the image's shell ignores SIGTERM), so open orders may remain"
+}
+
+// shadowNote is said of an action that writes a bot's files when some of
+// the fleet's files replace the image's own: the bot will not run the
+// code its image ships under that name.
+func shadowNote(a Action, d Desired) string {
+	if len(d.Shadowed) == 0 || (a.Kind != Create && a.Kind != Recreate && a.Kind != Restart) {
+		return ""
+	}
+	const show = 3
+	names := d.Shadowed
+	more := ""
+	if len(names) > show {
+		more = fmt.Sprintf(" and %d more", len(names)-show)
+		names = names[:show]
+	}
+	if len(d.Shadowed) == 1 {
+		return "; the fleet's " + names[0] + " replaces the image's own file of that name"
+	}
+	return "; the fleet's " + strings.Join(names, ", ") + more + " replace the image's own files of those names"
 }
 
 // pick chooses the container that is the bot's own (named as nectar names

@@ -337,3 +337,37 @@ func TestKillWarningOnlyForStopsThatKill(t *testing.T) {
 		}
 	}
 }
+
+// The plan names the fleet files that take the place of the image's own,
+// but only for an action that writes the bot's files, and at most three.
+func TestShadowNote(t *testing.T) {
+	running := container("a", "h1", "running", -1)
+	running.Labels[runtime.LabelLaunch] = fleet.LaunchHbot
+	for _, tt := range []struct {
+		name     string
+		shadowed []string
+		observed []runtime.Container
+		want     string
+	}{
+		{"create, one", []string{"scripts/x.py"}, nil, "; the fleet's scripts/x.py replaces the image's own file of that name"},
+		{"recreate, many", []string{"a/1", "a/2", "a/3", "a/4", "a/5"}, []runtime.Container{running},
+			"; the fleet's a/1, a/2, a/3 and 2 more replace the image's own files of those names"},
+		{"none", nil, nil, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := desired("a", func(d *Desired) { d.Shadowed = tt.shadowed })
+			acts := Make(Input{SourceOK: true, Desired: map[string]Desired{"a": d}, Observed: tt.observed,
+				Applied: map[string]Applied{"a": applied()}})
+			if len(acts) != 1 || !strings.HasSuffix(acts[0].Reason, tt.want) || (tt.want == "" && strings.Contains(acts[0].Reason, "replace")) {
+				t.Errorf("got %v, want a reason ending %q", acts, tt.want)
+			}
+		})
+	}
+	// No note on an action that writes nothing.
+	same := container("a", "h2", "running", -1)
+	acts := Make(Input{SourceOK: true, Desired: map[string]Desired{"a": desired("a", func(d *Desired) { d.Shadowed = []string{"scripts/x.py"} })},
+		Observed: []runtime.Container{same}})
+	if len(acts) != 1 || acts[0].Kind != None || strings.Contains(acts[0].Reason, "replace") {
+		t.Errorf("got %v", acts)
+	}
+}

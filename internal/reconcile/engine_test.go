@@ -316,3 +316,50 @@ func TestEngineStopsAreGraceful(t *testing.T) {
 		t.Errorf("the classic bot ran a stop path (%d records)", n)
 	}
 }
+
+// TestEngineImageScriptsStayVisible: a controller bot whose fleet has no
+// controllers and no loader script still starts, because the instance
+// receives the image's own v2_with_controllers.py and built-in
+// controllers; a fleet script of the same name as one the image ships
+// wins, and the plan says so.
+func TestEngineImageScriptsStayVisible(t *testing.T) {
+	h := newEngineHarness(t)
+	grid := h.bot("grid")
+	files := map[string]string{
+		"conf/controllers/conf_grid.yml": "id: grid\ncontroller_name: grid_strike\ncontroller_type: generic\nconnector_name: binance\ntrading_pair: BTC-USDT\n",
+		"bots/" + grid + ".yml":          "account: master_account\nconnectors: [binance]\nconfig: conf_grid.yml\n",
+		"scripts/simple_pmm.py":          "# the fleet's own simple_pmm\n",
+	}
+	for p, body := range files {
+		if err := os.WriteFile(filepath.Join(h.dir, filepath.FromSlash(p)), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "controllers", "generic")); err == nil {
+		t.Fatal("the example fleet ships a generic controller; this test needs it not to")
+	}
+	o := h.expect(h.pass(), grid, plan.Create)
+	h.waitReady(grid)
+	inst := filepath.Join(h.state, "instances", grid)
+	for _, p := range []string{"scripts/v2_with_controllers.py", "controllers/generic/grid_strike.py", "scripts/quote_logger.py"} {
+		if _, err := os.Stat(filepath.Join(inst, p)); err != nil {
+			t.Errorf("%s is not in the instance: %v", p, err)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(inst, "scripts/simple_pmm.py")); string(got) != files["scripts/simple_pmm.py"] {
+		t.Errorf("scripts/simple_pmm.py = %q, want the fleet's", got)
+	}
+	if strings.Contains(o.Reason, "replaces the image's own") {
+		t.Errorf("the first plan cannot know the image's files yet, but said: %s", o.Reason)
+	}
+
+	// Now that nectar has read the image, a change says which fleet file
+	// hides the image's own.
+	if err := os.WriteFile(filepath.Join(h.dir, "scripts/simple_pmm.py"), []byte("# changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o = h.expect(h.pass(), grid, plan.Recreate)
+	if !strings.Contains(o.Reason, "the fleet's scripts/simple_pmm.py replaces the image's own file of that name") {
+		t.Errorf("recreate reason: %s", o.Reason)
+	}
+}

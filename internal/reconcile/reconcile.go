@@ -54,6 +54,7 @@ type Reconciler struct {
 	mu        sync.Mutex // guards starts and lastFleet
 	starts    map[string]plan.Starts
 	lastFleet string // the fleet name the last load found
+	images    imageCache
 }
 
 // listed is the answer to one List call.
@@ -353,6 +354,9 @@ func (r *Reconciler) desire(fl *fleet.Fleet, b *fleet.Bot, revision string) want
 	d.Hash = combine(pv.Digest, specText)
 	spec.Labels[runtime.LabelHash] = d.Hash
 	d.DiskDrift = pv.Drift
+	if image, ok := r.images.get(b.Image); ok {
+		d.Shadowed = render.Shadowed(fl, image)
+	}
 	d.Parts = parts(pv, spec, specText)
 	return wanted{desired: d, spec: spec}
 }
@@ -511,7 +515,11 @@ func (x *executor) prepareNew() error {
 }
 
 func (x *executor) render() error {
-	rr, err := x.r.opts.Renderer.Render(x.st.fl, x.o.Bot)
+	image, err := x.r.imageFiles(x.ctx, x.st.want[x.o.Bot].spec.Image)
+	if err != nil {
+		return err
+	}
+	rr, err := x.r.opts.Renderer.Render(x.st.fl, x.o.Bot, image)
 	if rr != nil {
 		x.o.Rendered = append(slices.Clone(rr.Written), rr.Removed...)
 	}

@@ -79,7 +79,7 @@ func BenchmarkRenderFleet(b *testing.B) {
 		}
 		b.StartTimer()
 		for _, bot := range names {
-			if _, err := r.Render(f, bot); err != nil {
+			if _, err := r.Render(f, bot, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -93,7 +93,7 @@ func BenchmarkRenderFleet(b *testing.B) {
 		}
 		start := time.Now()
 		for _, bot := range names {
-			res, err := r2.Render(f, bot)
+			res, err := r2.Render(f, bot, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

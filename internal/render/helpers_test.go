@@ -183,7 +183,7 @@ func cloneFleet(f *fleet.Fleet) *fleet.Fleet {
 
 func mustRender(t testing.TB, r *Renderer, f *fleet.Fleet, bot string) *Result {
 	t.Helper()
-	res, err := r.Render(f, bot)
+	res, err := r.Render(f, bot, nil)
 	if err != nil {
 		t.Fatalf("Render(%s): %v", bot, err)
 	}

@@ -23,7 +23,7 @@ type Preview struct {
 // Preview returns what Render would write for a bot, and which of nectar's
 // files were changed on disk.
 func (r *Renderer) Preview(fl *fleet.Fleet, bot string) (*Preview, error) {
-	p, err := r.plan(fl, bot)
+	p, err := r.plan(fl, bot, nil)
 	if err != nil {
 		return nil, err
 	}

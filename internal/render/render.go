@@ -5,7 +5,7 @@
 //	conf/conf_client.yml              client_config merged; instance_id = container name
 //	conf/connectors/<connector>.yml   one per connector of the bot
 //	conf/scripts/  conf/controllers/  configs from the fleet
-//	scripts/  controllers/            code from the fleet
+//	scripts/  controllers/            the image's own code, then the fleet's
 //	data/  logs/                      the bot's own: created, never touched again
 //
 // Every file is written atomically with mode 0600 in folders of mode 0700.
@@ -157,6 +157,40 @@ type File struct {
 // Changed reports whether the render wrote or removed anything.
 func (res *Result) Changed() bool { return len(res.Written) > 0 || len(res.Removed) > 0 }
 
+// ImageFiles are the scripts and controllers a bot's image ships, keyed by
+// their path in the instance folder ("scripts/v2_with_controllers.py",
+// "controllers/generic/grid_strike.py"). The instance's scripts/ and
+// controllers/ are bound over the image's own folders, so nectar copies
+// these in beside the fleet's: Hummingbot's controller bots run the
+// image's v2_with_controllers.py, and many configs use its built-in
+// controllers. A fleet file of the same path wins.
+//
+// They are not part of the bot's digest: they follow from the image,
+// which is part of the container's, and a new image makes a new container.
+type ImageFiles map[string][]byte
+
+// ImageDirs are the instance folders that receive an image's files.
+var ImageDirs = []string{"scripts", "controllers"}
+
+// imagePath reports whether p may be an image file: a clean relative
+// path inside one of ImageDirs.
+func imagePath(p string) bool {
+	top := sharedTop(p)
+	return slices.Contains(ImageDirs, top)
+}
+
+// Shadowed lists the fleet's files that take the place of an image's own
+// file of the same path, sorted, for the plan to say so.
+func Shadowed(fl *fleet.Fleet, image ImageFiles) []string {
+	var out []string
+	for _, p := range fl.Shared {
+		if _, ok := image[p]; ok && imagePath(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 type fileKind int
 
 const (
@@ -186,14 +220,14 @@ type plan struct {
 // Digest returns the bot's digest (see Result.Digest) without touching the
 // disk or deriving any key.
 func (r *Renderer) Digest(fl *fleet.Fleet, bot string) (string, error) {
-	p, err := r.plan(fl, bot)
+	p, err := r.plan(fl, bot, nil)
 	if err != nil {
 		return "", err
 	}
 	return p.digest.String(), nil
 }
 
-func (r *Renderer) plan(fl *fleet.Fleet, name string) (*plan, error) {
+func (r *Renderer) plan(fl *fleet.Fleet, name string, image ImageFiles) (*plan, error) {
 	b, ok := fl.Bots[name]
 	if !ok {
 		return nil, fmt.Errorf("bot %s is not in the fleet", name)
@@ -289,7 +323,29 @@ func (r *Renderer) plan(fl *fleet.Fleet, name string) (*plan, error) {
 	for _, f := range files {
 		h.addString(f.path).add(f.content[:])
 	}
-	return &plan{files: files, digest: h.sum()}, nil
+	digest := h.sum()
+
+	// The image's files come after the digest is taken (see ImageFiles).
+	fleetHas := make(map[string]bool, len(fl.Shared))
+	for _, p := range fl.Shared {
+		fleetHas[p] = true
+	}
+	for _, p := range slices.Sorted(maps.Keys(image)) {
+		if !imagePath(p) {
+			return nil, fmt.Errorf("bot %s: image file %s is outside %s", name, p, strings.Join(ImageDirs, "/ and ")+"/")
+		}
+		if fleetHas[p] {
+			continue
+		}
+		files = append(files, &wantFile{
+			path:    p,
+			kind:    plainFile,
+			content: r.newKeyed(labelContent).addString(p).add(image[p]).sum(),
+			data:    image[p],
+		})
+	}
+	slices.SortFunc(files, func(a, b *wantFile) int { return strings.Compare(a.path, b.path) })
+	return &plan{files: files, digest: digest}, nil
 }
 
 // Render brings the bot's instance folder in line with the fleet and says
@@ -297,8 +353,11 @@ func (r *Renderer) plan(fl *fleet.Fleet, name string) (*plan, error) {
 // are missing, differ from what the fleet asks, or differ from what nectar
 // last wrote (edited by hand, say). A file that fails to write is reported
 // and the others are still written; the next render retries it.
-func (r *Renderer) Render(fl *fleet.Fleet, bot string) (*Result, error) {
-	p, err := r.plan(fl, bot)
+//
+// image holds the files the bot's image ships in scripts/ and controllers/
+// (nil when they are not known, as without an engine).
+func (r *Renderer) Render(fl *fleet.Fleet, bot string, image ImageFiles) (*Result, error) {
+	p, err := r.plan(fl, bot, image)
 	if err != nil {
 		return nil, err
 	}

@@ -203,7 +203,7 @@ func TestRenderRefusesIncompleteInput(t *testing.T) {
 			r, dir := newTestRenderer(t, nil)
 			f := cloneFleet(testFleet())
 			tt.edit(f)
-			_, err := r.Render(f, tt.bot)
+			_, err := r.Render(f, tt.bot, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
@@ -231,7 +231,7 @@ func TestSymlinkedFolderIsRefused(t *testing.T) {
 	conns := filepath.Join(dir, "instances/alpha/conf/connectors")
 	must(t, os.RemoveAll(conns))
 	must(t, os.Symlink(outside, conns))
-	if _, err := r.Render(f, "alpha"); err == nil || !strings.Contains(err.Error(), "not a folder") {
+	if _, err := r.Render(f, "alpha", nil); err == nil || !strings.Contains(err.Error(), "not a folder") {
 		t.Fatalf("err = %v, want a refusal", err)
 	}
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
@@ -310,7 +310,7 @@ func TestConcurrentRenders(t *testing.T) {
 			continue
 		}
 		go func() {
-			_, err := r.Render(f, name)
+			_, err := r.Render(f, name, nil)
 			errs <- err
 		}()
 	}

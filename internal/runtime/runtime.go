@@ -168,4 +168,25 @@ type Runtime interface {
 	// away) rather than because ctx ended, the error channel first
 	// receives that one error. The error channel is never closed.
 	Events(ctx context.Context, fleet string) (<-chan Event, <-chan error)
+	// ImageFiles returns the regular files a present image holds under
+	// each of dirs (absolute paths in the image), read without running
+	// anything. A folder the image lacks contributes nothing.
+	ImageFiles(ctx context.Context, ref string, dirs []string) (*ImageFiles, error)
 }
+
+// ImageFiles are files read out of an image, keyed by their absolute path
+// in the image ("/home/hummingbot/scripts/x.py"). They are never changed
+// after they are returned, so one value may be shared.
+type ImageFiles struct {
+	// ImageID names the image content the files came from.
+	ImageID string
+	Files   map[string][]byte
+}
+
+// Limits on what ImageFiles reads: Hummingbot's own scripts and
+// controllers come to a few hundred kilobytes; more is not an image
+// nectar should copy into every bot.
+const (
+	MaxImageFiles     = 5000
+	MaxImageFileBytes = 64 << 20
+)

@@ -48,6 +48,8 @@ type Engine struct {
 	cli   *client.Client
 	http  *http.Client
 	calls countingTransport
+
+	images imageReads
 }
 
 var _ runtime.Runtime = (*Engine)(nil)

@@ -84,17 +84,35 @@ func buildSleeperImage() error {
 	if err != nil {
 		return err
 	}
+	return buildImage(sleeperImage, []contextFile{
+		{name: "Dockerfile", body: []byte("FROM scratch\nCOPY sleeper /sleeper\nENTRYPOINT [\"/sleeper\"]\n")},
+		{name: "sleeper", mode: 0o755, body: code},
+	})
+}
+
+// contextFile is one entry of a build context: a file, or a symlink when
+// link is set.
+type contextFile struct {
+	name string
+	mode int64 // 0 means 0o644
+	body []byte
+	link string
+}
+
+// buildImage builds an image through the engine's build API from an
+// in-memory tar context.
+func buildImage(tag string, files []contextFile) error {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		body []byte
-	}{
-		{"Dockerfile", 0o644, []byte("FROM scratch\nCOPY sleeper /sleeper\nENTRYPOINT [\"/sleeper\"]\n")},
-		{"sleeper", 0o755, code},
-	} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body))}); err != nil {
+	for _, f := range files {
+		h := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body))}
+		if h.Mode == 0 {
+			h.Mode = 0o644
+		}
+		if f.link != "" {
+			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, f.link, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
 			return err
 		}
 		if _, err := tw.Write(f.body); err != nil {
@@ -109,7 +127,7 @@ func buildSleeperImage() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	resp, err := cli.ImageBuild(ctx, &buf, build.ImageBuildOptions{
-		Tags: []string{sleeperImage}, Remove: true, ForceRemove: true,
+		Tags: []string{tag}, Remove: true, ForceRemove: true,
 	})
 	if err != nil {
 		return err

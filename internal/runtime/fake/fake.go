@@ -44,6 +44,7 @@ const (
 	Events       Method = "Events"
 	Signal       Method = "Signal"
 	Rename       Method = "Rename"
+	ImageFiles   Method = "ImageFiles"
 )
 
 // Mutates reports whether the method changes the engine's state, so a
@@ -99,6 +100,8 @@ type Runtime struct {
 	subs     map[*subscriber]struct{}
 	// ignoreTerm marks images whose own command ignores SIGTERM.
 	ignoreTerm map[string]bool
+	// imageFiles holds what SetImageFiles gave, by normalized image name.
+	imageFiles map[string]map[string][]byte
 }
 
 type entry struct {
@@ -549,6 +552,41 @@ func (r *Runtime) ImagePresent(ctx context.Context, ref string) (bool, error) {
 	}
 	r.record(call, nil)
 	return r.images[normalize(ref)], nil
+}
+
+// SetImageFiles says which files an image holds (absolute paths), for
+// ImageFiles. An image given none holds none.
+func (r *Runtime) SetImageFiles(ref string, files map[string][]byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.imageFiles == nil {
+		r.imageFiles = map[string]map[string][]byte{}
+	}
+	r.imageFiles[normalize(ref)] = files
+}
+
+// ImageFiles returns the files SetImageFiles gave that lie under dirs; an
+// image that is not present is not found, as the engine says it.
+func (r *Runtime) ImageFiles(ctx context.Context, ref string, dirs []string) (*runtime.ImageFiles, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	call := Call{Method: ImageFiles, Arg: ref}
+	if err := r.begin(ctx, ImageFiles); err != nil {
+		return nil, r.record(call, err)
+	}
+	name := normalize(ref)
+	if !r.images[name] {
+		return nil, r.record(call, fmt.Errorf("inspect image %s: No such image: %s: %w", ref, ref, runtime.ErrNotFound))
+	}
+	out := &runtime.ImageFiles{ImageID: "fake:" + name, Files: map[string][]byte{}}
+	for p, data := range r.imageFiles[name] {
+		for _, d := range dirs {
+			if strings.HasPrefix(p, d+"/") {
+				out.Files[p] = data
+			}
+		}
+	}
+	return out, r.record(call, nil)
 }
 
 // Pull makes a pullable image present and fails for any other, with a
