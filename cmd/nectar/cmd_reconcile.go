@@ -16,6 +16,7 @@ import (
 	"github.com/nectarhq/nectar/internal/render"
 	"github.com/nectarhq/nectar/internal/runtime/docker"
 	"github.com/nectarhq/nectar/internal/source"
+	"github.com/nectarhq/nectar/internal/statelock"
 )
 
 // defaultStateDir is ~/.local/state/nectar, or $XDG_STATE_HOME/nectar.
@@ -35,12 +36,21 @@ type engine struct {
 	rt *docker.Engine
 	rd *render.Renderer
 	r  *reconcile.Reconciler
+	// lock, when set, is this process's hold on the state dir.
+	lock *statelock.Lock
 }
 
-func (e *engine) Close() { e.rt.Close() }
+func (e *engine) Close() {
+	e.rt.Close()
+	e.lock.Release()
+}
 
-// engine wires the engine, the renderer and the identity together.
-func (a *app) engine(ctx context.Context, allowEmpty bool) (*engine, error) {
+// engine wires the engine, the renderer and the identity together. When
+// lockFor names the command ("nectar apply"), the state dir is locked for
+// this process first: commands that change bots or write the state dir
+// must never run two at a time on one state dir, and a second one fails
+// at once, naming the first. plan only reads, so it takes no lock.
+func (a *app) engine(ctx context.Context, allowEmpty bool, lockFor string) (*engine, error) {
 	ids, err := a.identities()
 	if err != nil {
 		return nil, err
@@ -58,18 +68,26 @@ func (a *app) engine(ctx context.Context, allowEmpty bool) (*engine, error) {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, err
 	}
+	var lock *statelock.Lock
+	if lockFor != "" {
+		if lock, err = statelock.Acquire(stateDir, lockFor); err != nil {
+			return nil, err
+		}
+	}
 	rd, err := render.New(render.StateDirOptions(stateDir))
 	if err != nil {
+		lock.Release()
 		return nil, err
 	}
 	rt, err := docker.New(ctx)
 	if err != nil {
+		lock.Release()
 		return nil, hint.Wrap(fmt.Errorf("cannot reach Docker: %w", err), "start the Docker engine, or point DOCKER_HOST at it")
 	}
 	r := reconcile.New(reconcile.Options{
 		Runtime: rt, Renderer: rd, StateDir: stateDir, Identities: ids, AllowEmpty: allowEmpty, Log: a.logger(),
 	})
-	return &engine{rt: rt, rd: rd, r: r}, nil
+	return &engine{rt: rt, rd: rd, r: r, lock: lock}, nil
 }
 
 // openSource opens --source (a folder or a git URL) with --branch and
@@ -103,12 +121,12 @@ func (a *app) snapshot(ctx context.Context) (reconcile.Source, func(), error) {
 }
 
 // pass opens the engine and the source for one plan or apply.
-func (a *app) pass(ctx context.Context, allowEmpty bool) (*reconcile.Reconciler, reconcile.Source, func(), error) {
+func (a *app) pass(ctx context.Context, allowEmpty bool, lockFor string) (*reconcile.Reconciler, reconcile.Source, func(), error) {
 	src, release, err := a.snapshot(ctx)
 	if err != nil {
 		return nil, reconcile.Source{}, nil, err
 	}
-	e, err := a.engine(ctx, allowEmpty)
+	e, err := a.engine(ctx, allowEmpty, lockFor)
 	if err != nil {
 		release()
 		return nil, reconcile.Source{}, nil, err
@@ -123,7 +141,7 @@ func (a *app) planCommand() *cobra.Command {
 		Short: "Show what apply would do, with reasons; --exit-code exits 2 when changes are pending",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, src, done, err := a.pass(cmd.Context(), false)
+			r, src, done, err := a.pass(cmd.Context(), false, "")
 			if err != nil {
 				return err
 			}
@@ -149,7 +167,7 @@ func (a *app) applyCommand() *cobra.Command {
 		Short: "Run one reconcile pass, with progress per bot",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, src, done, err := a.pass(cmd.Context(), allowEmpty)
+			r, src, done, err := a.pass(cmd.Context(), allowEmpty, "nectar apply")
 			if err != nil {
 				return err
 			}

@@ -83,7 +83,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	e, err := a.engine(ctx, f.allowEmpty)
+	e, err := a.engine(ctx, f.allowEmpty, "nectar run")
 	if err != nil {
 		return err
 	}
