@@ -134,11 +134,32 @@ func (a *app) pass(ctx context.Context, allowEmpty bool, lockFor string) (*recon
 	return e.r, src, func() { release(); e.Close() }, nil
 }
 
+// Exit statuses of `plan --exit-code` (and, for exitProblems, of `nectar
+// status`). 1 stays what it is for every command: nectar could not do
+// what it was asked (Docker away, the source unreadable).
+const (
+	// exitPending: the plan holds changes, and nothing is wrong.
+	exitPending = 2
+	// exitProblems: a bot is stalled, or the source has a problem (it
+	// does not load at all, or one of its files does not). This wins
+	// over exitPending: a CI gate must not let such a commit through.
+	exitProblems = 3
+)
+
+// planExitCodes is the --exit-code part of plan's help.
+const planExitCodes = `With --exit-code, the exit status says what the plan found:
+  0  nothing to change, and no problem
+  1  nectar could not make a plan (Docker did not answer, the source could not be read)
+  2  changes are pending
+  3  a bot is stalled or the source has a problem (a file that does not load,
+     nectar.yaml broken); this wins over 2, so a CI gate stops such a commit`
+
 func (a *app) planCommand() *cobra.Command {
 	var exitCode bool
 	cmd := &cobra.Command{
 		Use:   "plan [--exit-code]",
-		Short: "Show what apply would do, with reasons; --exit-code exits 2 when changes are pending",
+		Short: "Show what apply would do, with reasons; --exit-code: 2 changes pending, 3 a bot stalled or a source problem",
+		Long:  "plan says what apply would do about each bot, and why, changing nothing.\n\n" + planExitCodes,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, src, done, err := a.pass(cmd.Context(), false, "")
@@ -148,16 +169,37 @@ func (a *app) planCommand() *cobra.Command {
 			defer done()
 			res := r.Plan(cmd.Context(), src)
 			if err := printPlan(a.stdout, res); err != nil {
+				if exitCode && !res.SourceOK {
+					printError(a.stderr, err)
+					return exitError(exitProblems)
+				}
 				return err
 			}
-			if exitCode && res.Pending() {
-				return exitError(2)
+			if exitCode {
+				return planExit(res)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 2 when changes are pending")
+	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 2 when changes are pending, 3 when a bot is stalled or the source has a problem")
 	return cmd
+}
+
+// planExit turns a plan that loaded into --exit-code's status.
+func planExit(res *reconcile.Result) error {
+	problems := len(res.SourceProblems) > 0
+	for _, o := range res.Outcomes {
+		if o.Kind == plan.Stalled {
+			problems = true
+		}
+	}
+	switch {
+	case problems:
+		return exitError(exitProblems)
+	case res.Pending():
+		return exitError(exitPending)
+	}
+	return nil
 }
 
 func (a *app) applyCommand() *cobra.Command {

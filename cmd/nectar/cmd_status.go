@@ -17,7 +17,12 @@ func (a *app) statusCommand() *cobra.Command {
 		Use:   "status [--json]",
 		Short: "Ask a running daemon what it sees",
 		Long: "status asks `nectar run` for its view of the fleet (GET /api/v1/status) and prints it.\n" +
-			"A token the daemon requires comes from $" + EnvStatusToken + ".",
+			"A token the daemon requires comes from $" + EnvStatusToken + ".\n\n" +
+			"The exit status says whether the fleet needs a person:\n" +
+			"  0  every bot is where the source wants it, or on its way there\n" +
+			"  1  the daemon could not be asked\n" +
+			"  3  a bot failed, is stalled or crash-loops, the source does not load or cannot\n" +
+			"     be fetched, or Docker does not answer the daemon (the same 3 as `plan --exit-code`'s)",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !strings.Contains(addr, "://") {
@@ -30,9 +35,16 @@ func (a *app) statusCommand() *cobra.Command {
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				if err := enc.Encode(st); err != nil {
+					return err
+				}
+			} else if err := status.WriteText(a.stdout, st); err != nil {
+				return err
 			}
-			return status.WriteText(a.stdout, st)
+			if st.NeedsAttention() {
+				return exitError(exitProblems)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the daemon's JSON as is")

@@ -234,3 +234,20 @@ type Connector struct {
 	Name string   `json:"name"`
 	Bots []string `json:"bots"`
 }
+
+// NeedsAttention reports whether something in s waits on a person: a bot
+// whose action failed, that is stalled or crash-loops, a source that does
+// not load or cannot be fetched, or an engine that does not answer.
+// `nectar status` exits non-zero then.
+func (s Status) NeedsAttention() bool {
+	for _, b := range s.Bots {
+		switch b.Condition {
+		case ConditionFailed, ConditionStalled, ConditionCrashLoop:
+			return true
+		}
+	}
+	if s.LastPass != nil && !s.SourceOK || s.SourceError != "" {
+		return true
+	}
+	return !s.Engine.Reachable && !s.Engine.CheckedAt.IsZero()
+}
