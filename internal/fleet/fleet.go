@@ -123,6 +123,11 @@ type Fleet struct {
 	// MaxParallelRestarts bounds the stops, recreates and removals of one
 	// account's bots in flight at once.
 	MaxParallelRestarts int
+	// MQTT, when set, turns on Hummingbot's MQTT bridge in every bot.
+	MQTT *MQTT
+	// GatewayCerts is a folder on the Docker host holding Hummingbot's
+	// gateway certificates, bound into every bot; "" for none.
+	GatewayCerts string
 
 	Accounts map[string]*Account
 	Bots     map[string]*Bot
@@ -153,6 +158,24 @@ type Defaults struct {
 	Resources    Resources
 	Launch       string
 	StopTimeout  time.Duration
+}
+
+// MQTT is the broker every bot's Hummingbot MQTT bridge connects to, so
+// that Hummingbot's Dashboard and API find the bots there.
+type MQTT struct {
+	Host     string
+	Port     int
+	Username string
+	// PasswordFile is the age file in the source that holds the broker
+	// password, relative to the fleet root; "" when the broker takes none.
+	PasswordFile string
+	// Password is its plaintext; empty when there is no file or it was
+	// not decrypted (see Options).
+	Password Secret
+	// TLS makes the bridge connect over TLS.
+	TLS bool
+
+	passwordAt [2]int // line and column of password_file in nectar.yaml
 }
 
 // Resources are a container's limits; empty means unlimited.
@@ -213,13 +236,20 @@ type Bot struct {
 	// Launch is LaunchHbot or LaunchClassic.
 	Launch string
 	// StopTimeout is how long a stop waits before it kills the bot.
-	StopTimeout  time.Duration
-	Headless     bool
-	Env          map[string]string
+	StopTimeout time.Duration
+	Headless    bool
+	Env         map[string]string
+	// ClientConfig is what nectar sets in the bot's conf_client.yml:
+	// nectar.yaml's mqtt: bridge, then defaults.client_config, then the
+	// bot's own, merged key by key. A secret in it (the broker password)
+	// is a Secret, revealed only when the file is written.
 	ClientConfig map[string]any
 	Network      string
 	Restart      string
 	Resources    Resources
+	// GatewayCerts is the fleet's gateway certificates folder on the
+	// Docker host, bound into the bot; "" for none.
+	GatewayCerts string
 }
 
 // ConfigPath is the config's path, relative to the fleet root and to the
@@ -286,6 +316,9 @@ func (f *Fleet) BotFiles(b *Bot) []string {
 	}
 	if b.Config != "" {
 		files = append(files, b.ConfigPath())
+	}
+	if f.MQTT != nil && f.MQTT.PasswordFile != "" {
+		files = append(files, f.MQTT.PasswordFile)
 	}
 	return files
 }

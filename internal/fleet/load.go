@@ -48,6 +48,7 @@ func Load(fsys fs.FS, opts Options) *Fleet {
 	l.checkSharedSecrets(f)
 	l.loadAccounts(f)
 	l.loadBots(f)
+	l.loadFleetWide(f)
 	f.Problems = l.ps.list
 	sortProblems(f.Problems)
 	return f
@@ -190,6 +191,7 @@ func (l *loader) loadSettings(f *Fleet) {
 	d.ClientConfig = mapAt(mapAt(doc.value, "defaults"), "client_config")
 	d.Resources = y.Defaults.Resources.resources()
 	l.checkEnv(SettingsFile, doc.root, []string{"defaults", "env"}, d.Env)
+	l.loadServiceSettings(f, doc)
 	l.settingsOK = true
 }
 
@@ -802,6 +804,7 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 	maps.Copy(b.Env, botEnv)
 	l.checkEnv(b.File, doc.root, []string{"env"}, botEnv)
 	b.ClientConfig = mergeConfig(d.ClientConfig, mapAt(doc.value, "client_config"))
+	l.checkClientConfigPassword(b.File, doc, []string{"client_config"})
 
 	at := func(key string) (int, int) {
 		n := locate(doc.root, []string{key}, false)

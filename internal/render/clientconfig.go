@@ -23,14 +23,41 @@ import (
 // instanceIDKey is the conf_client.yml key that names a Hummingbot instance.
 const instanceIDKey = "instance_id"
 
-// clientConfig returns the keys nectar sets in conf_client.yml.
+// clientConfig returns the keys nectar sets in conf_client.yml. A secret
+// among them (the MQTT broker password, which Hummingbot reads in
+// plaintext from this file) is revealed here, in a copy: the bot's own
+// settings keep it hidden from anything that prints them.
 func clientConfig(merged map[string]any, bot string) map[string]any {
-	out := maps.Clone(merged)
-	if out == nil {
-		out = map[string]any{}
-	}
+	out := revealed(merged)
 	out[instanceIDKey] = fleet.ContainerName(bot)
 	return out
+}
+
+// revealed copies a client config with every fleet.Secret in it replaced
+// by its plaintext, nested mappings and lists copied as well (never
+// changed in place: bots share the fleet's maps).
+func revealed(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		out[k] = revealValue(v)
+	}
+	return out
+}
+
+func revealValue(v any) any {
+	switch x := v.(type) {
+	case fleet.Secret:
+		return x.Reveal()
+	case map[string]any:
+		return revealed(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = revealValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 // leafPaths lists the paths of the keys nectar owns in a client config:

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/nectarhq/nectar/internal/fleet"
 )
 
 // hummingbotRewrite is conf_client.yml as Hummingbot leaves it after a
@@ -194,5 +197,69 @@ func TestFreshClientConfig(t *testing.T) {
 	want := "instance_id: hummingbot-alpha\nkill_switch_mode:\n  kill_switch_rate: 10\nlog_level: INFO\n"
 	if got != want {
 		t.Errorf("conf_client.yml = %q, want %q", got, want)
+	}
+}
+
+// TestMQTTPasswordInClientConfig renders a bot whose client config holds
+// the MQTT bridge as the loader builds it from nectar.yaml's mqtt: the
+// broker password arrives hidden (a fleet.Secret) and is written in
+// plaintext into conf_client.yml only, where Hummingbot reads it, in a
+// file of mode 0600.
+func TestMQTTPasswordInClientConfig(t *testing.T) {
+	t.Parallel()
+	const password = "mqtt-PASSWORD-marker"
+	r, dir := newTestRenderer(t, nil)
+	f := cloneFleet(testFleet())
+	bridge := func(pw string) map[string]any {
+		return map[string]any{
+			"log_level": "INFO",
+			"mqtt_bridge": map[string]any{
+				"mqtt_host": "127.0.0.1", "mqtt_port": int64(1883), "mqtt_username": "hbot",
+				"mqtt_password": fleet.Secret(pw), "mqtt_namespace": "hbot", "mqtt_ssl": false, "mqtt_autostart": true,
+			},
+		}
+	}
+	f.Bots["alpha"].ClientConfig = bridge(password)
+	res := mustRender(t, r, f, "alpha")
+	if !slices.Contains(res.Written, ClientConfigFile) {
+		t.Fatalf("conf_client.yml not written: %q", res.Written)
+	}
+	p := filepath.Join(dir, "instances/alpha", ClientConfigFile)
+	info, err := os.Stat(p)
+	must(t, err)
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("conf_client.yml has mode %v, want 0600: it holds the broker password", info.Mode().Perm())
+	}
+	var doc struct {
+		InstanceID string         `yaml:"instance_id"`
+		Bridge     map[string]any `yaml:"mqtt_bridge"`
+	}
+	must(t, yaml.Unmarshal([]byte(readFile(t, p)), &doc))
+	if doc.InstanceID != "hummingbot-alpha" {
+		t.Errorf("instance_id = %q", doc.InstanceID)
+	}
+	if doc.Bridge["mqtt_password"] != password || doc.Bridge["mqtt_autostart"] != true || doc.Bridge["mqtt_host"] != "127.0.0.1" {
+		t.Errorf("mqtt_bridge = %v", doc.Bridge)
+	}
+	// The bot's settings still hold the secret hidden, and print hidden.
+	if _, ok := f.Bots["alpha"].ClientConfig["mqtt_bridge"].(map[string]any)["mqtt_password"].(fleet.Secret); !ok {
+		t.Error("rendering changed the bot's client config in place")
+	}
+	if s := fmt.Sprintf("%v %+v %#v", f.Bots["alpha"], res, res); strings.Contains(s, password) {
+		t.Error("the password prints from the bot or the result")
+	}
+	if res := mustRender(t, r, f, "alpha"); res.Changed() {
+		t.Errorf("a second render changed %q", res.Written)
+	}
+	// A new password is a change of the file, with Hummingbot's rewrite of
+	// it kept.
+	appendTo(t, p, "autofill_import: disabled\n")
+	f.Bots["alpha"].ClientConfig = bridge(password + "-2")
+	if res := mustRender(t, r, f, "alpha"); !slices.Contains(res.Written, ClientConfigFile) {
+		t.Fatalf("a new broker password did not rewrite conf_client.yml: %q", res.Written)
+	}
+	text := readFile(t, p)
+	if !strings.Contains(text, "mqtt_password: "+password+"-2") || !strings.Contains(text, "autofill_import: disabled") {
+		t.Errorf("conf_client.yml after a new password:\n%s", text)
 	}
 }
