@@ -90,8 +90,17 @@ func containerSpec(fleetName, revision, hash, instanceDir string, b *fleet.Bot, 
 			Target: hummingbotHome + "/" + m,
 		})
 	}
+	if b.GatewayCerts != "" {
+		// Where Hummingbot looks for the certificates that secure its
+		// connection to Gateway, and where Hummingbot's API binds them.
+		s.Mounts = append(s.Mounts, runtime.Mount{Source: b.GatewayCerts, Target: gatewayCertsTarget})
+	}
 	return s, nil
 }
+
+// gatewayCertsTarget is the folder Hummingbot reads its gateway
+// certificates from (certs/ under its home).
+const gatewayCertsTarget = hummingbotHome + "/certs"
 
 // passwordVars are the variables that carry the account password: hbot
 // reads HBOT_PASSWORD, the image's own command CONFIG_PASSWORD.
