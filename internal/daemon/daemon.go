@@ -63,6 +63,7 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Go(func() { followEvents(ctx, cfg.Runtime, cfg.Log, fleets, events) })
 
 	var lastFleet string
+	var seen problems
 	var current atomic.Value // the fleet's name, for the health checks
 	current.Store("")
 	wg.Go(func() { followHealth(ctx, cfg.Runtime, cfg.Health, func() string { return current.Load().(string) }) })
@@ -79,7 +80,8 @@ func Run(ctx context.Context, cfg Config) error {
 		Events:  events,
 		Resync:  cfg.Resync,
 		OnPass: func(res *reconcile.Result, src reconcile.Source, sourceErr error) {
-			logPass(cfg.Log, res, sourceErr)
+			logPass(cfg.Log, res)
+			seen.observe(cfg.Log, res, sourceErr)
 			// The fleet's name comes from nectar.yaml, so the event
 			// subscription can only be made (or moved) after a load.
 			if res != nil && res.SourceOK && res.Fleet != lastFleet {
@@ -182,38 +184,27 @@ func forward(out chan<- runtime.Event, ev runtime.Event) {
 	}
 }
 
-// logPass writes one line per pass, and one per action that changed
-// something or failed.
-func logPass(log *slog.Logger, res *reconcile.Result, sourceErr error) {
-	if sourceErr != nil {
-		log.Warn("the source failed; the last good revision stays applied", "error", sourceErr)
-	}
-	if res == nil {
+// logPass writes one line per pass that changed something or failed, and
+// one at debug level for the others. Problems (a source that does not
+// load or cannot be read, a stalled bot, the engine away) are logged by
+// problems.observe, once each.
+func logPass(log *slog.Logger, res *reconcile.Result) {
+	if res == nil || !res.SourceOK || res.EngineErr != nil {
 		return
 	}
-	switch {
-	case !res.SourceOK:
-		log.Warn("the fleet did not load; nothing was changed", "revision", res.Revision, "problems", len(res.SourceProblems))
-		for _, p := range res.SourceProblems {
-			log.Warn("problem", "at", p.String())
+	changed, failed := 0, 0
+	for _, o := range res.Outcomes {
+		if o.Kind.Mutates() {
+			changed++
 		}
-	case res.EngineErr != nil:
-		log.Warn("cannot reach the engine; nothing was changed", "error", res.EngineErr)
-	default:
-		changed, failed := 0, 0
-		for _, o := range res.Outcomes {
-			if o.Kind.Mutates() {
-				changed++
-			}
-			if o.Err != nil {
-				failed++
-			}
+		if o.Err != nil {
+			failed++
 		}
-		level := slog.LevelDebug
-		if changed > 0 || failed > 0 {
-			level = slog.LevelInfo
-		}
-		log.Log(context.Background(), level, "pass done", "fleet", res.Fleet, "revision", res.Revision,
-			"bots", len(res.Outcomes), "changed", changed, "failed", failed, "took", res.Duration.Round(time.Millisecond))
 	}
+	level := slog.LevelDebug
+	if changed > 0 || failed > 0 {
+		level = slog.LevelInfo
+	}
+	log.Log(context.Background(), level, "pass done", "fleet", res.Fleet, "revision", res.Revision,
+		"bots", len(res.Outcomes), "changed", changed, "failed", failed, "took", res.Duration.Round(time.Millisecond))
 }
