@@ -22,6 +22,7 @@ type valueType struct {
 	kind     kindOfValue
 	optional bool     // Optional[...]: null is allowed
 	choices  []string // for choiceValue
+	modes    []string // the models of a mode field ("mode[a|b]"), not checked here
 }
 
 // parseType reads the type column of the table ("bool", "Optional[int]",
@@ -35,6 +36,8 @@ func parseType(t string) valueType {
 		t = strings.TrimSuffix(inner, "]")
 	}
 	switch {
+	case strings.HasPrefix(t, "mode[") && strings.HasSuffix(t, "]"):
+		vt.modes = strings.Split(strings.TrimSuffix(strings.TrimPrefix(t, "mode["), "]"), "|")
 	case t == "bool":
 		vt.kind = boolValue
 	case t == "int":

@@ -94,9 +94,8 @@ func TestParseType(t *testing.T) {
 	if vt := parseType("Literal['a', b]"); vt.kind != anyValue {
 		t.Errorf("a Literal of something other than strings is checked: %+v", vt)
 	}
-	typ, def, _ := cutDefault("Literal['www', 'app', 'my']='www'")
-	if typ != "Literal['www', 'app', 'my']" || def != "'www'" {
-		t.Errorf("cutDefault: %q %q", typ, def)
+	if vt := parseType("mode[delegate_account|read_only_account]"); vt.kind != anyValue || !slices.Equal(vt.modes, []string{"delegate_account", "read_only_account"}) {
+		t.Errorf("mode type: %+v", vt)
 	}
 }
 
