@@ -302,6 +302,9 @@ func hbotStart(args []string) int {
 		notTrading: os.Getenv("TESTBOT_NOT_TRADING") == "1",
 		killSwitch: killSwitchEnabled(client),
 	}
+	// The bridge says goodbye once the strategy has wound down.
+	br := startBridge(client, lg)
+	defer br.Stop()
 	return e.serve(lg, sigs)
 }
 

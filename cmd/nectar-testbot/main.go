@@ -64,13 +64,25 @@
 // conf/conf_fee_overrides.yml are created when missing. A line "testbot:
 // ready connectors=…" (names only, never a value) goes to stdout.
 //
+// # MQTT bridge (both launches)
+//
+// When conf_client.yml has mqtt_bridge.mqtt_autostart on, the bot connects
+// to mqtt_host:mqtt_port (with mqtt_username and mqtt_password, TLS when
+// mqtt_ssl is on) as client hbot.<instance_id>, says "online" on
+// <namespace>/<instance_id>/status_updates and publishes {"ts": …} on
+// <namespace>/<instance_id>/hb every 10 s, the heartbeat Hummingbot's API
+// discovers bots by. A broker it cannot reach is logged and tried again
+// every 5 s while the bot keeps running; hbot's graceful stop says
+// "offline" first. See mqtt.go.
+//
 // # Test knobs (environment)
 //
-//	HUMMINGBOT_HOME       the instance folder (default /home/hummingbot)
-//	TESTBOT_HEARTBEAT     how often data/testbot-heartbeat is rewritten (Go duration, default 2s)
-//	TESTBOT_STOP_DELAY    how long hbot's stop "cancels orders" (Go duration, default 1s)
-//	TESTBOT_NOT_TRADING=1 status.json says the strategy is not running (the bot still runs)
-//	TESTBOT_ERRORS=N      log N lines at ERROR level right after start
+//	HUMMINGBOT_HOME         the instance folder (default /home/hummingbot)
+//	TESTBOT_HEARTBEAT       how often data/testbot-heartbeat is rewritten (Go duration, default 2s)
+//	TESTBOT_STOP_DELAY      how long hbot's stop "cancels orders" (Go duration, default 1s)
+//	TESTBOT_NOT_TRADING=1   status.json says the strategy is not running (the bot still runs)
+//	TESTBOT_ERRORS=N        log N lines at ERROR level right after start
+//	TESTBOT_MQTT_HEARTBEAT  how often the MQTT bridge publishes its heartbeat (Go duration, default 10s)
 package main
 
 import (

@@ -174,6 +174,8 @@ func quickstartMain(args []string) int {
 		lg.info("hummingbot.core.trading_core", "Strategy %s started successfully", s.Name)
 	}
 	defer lg.Close()
+	// Nothing stops it: the classic launch has no stop path.
+	startBridge(client, lg)
 	ready(connectors, "classic", config)
 	logErrors(lg)
 	tick := time.NewTicker(heartbeatInterval())
