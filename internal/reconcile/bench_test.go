@@ -294,6 +294,8 @@ func BenchmarkFleetWideImageChange(b *testing.B) {
 	b.ReportMetric(float64(kills), "killed")
 	b.ReportMetric(pr.last["stop"].Seconds(), "stops-done-s")
 	b.ReportMetric(pr.last["start"].Seconds(), "starts-done-s")
+	b.ReportMetric(pr.last["create"].Seconds(), "creates-done-s")
+	b.ReportMetric(pr.last["remove"].Seconds(), "removes-done-s")
 }
 
 // phaseRuntime notes when the last stop and the last start of a rollout
@@ -327,4 +329,14 @@ func (p *phaseRuntime) Stop(ctx context.Context, id string, timeout time.Duratio
 func (p *phaseRuntime) Start(ctx context.Context, id string) error {
 	defer p.note("start")
 	return p.Runtime.Start(ctx, id)
+}
+
+func (p *phaseRuntime) Create(ctx context.Context, spec runtime.Spec) (string, error) {
+	defer p.note("create")
+	return p.Runtime.Create(ctx, spec)
+}
+
+func (p *phaseRuntime) Remove(ctx context.Context, id string) error {
+	defer p.note("remove")
+	return p.Runtime.Remove(ctx, id)
 }

@@ -621,7 +621,23 @@ func (x *executor) recreate() error {
 	if err != nil {
 		return err
 	}
-	if err := x.stopRemove(x.o.Container); err != nil {
+	old := x.o.Container
+	// Stop even a container listed as exited: Docker's restart policy may
+	// have started it again since the list.
+	err = x.stop(old)
+	if err == nil || errors.Is(err, runtime.ErrNotFound) {
+		// The old container steps aside instead of being removed first,
+		// so the new one starts sooner; it is removed once the new one
+		// runs.
+		x.calls++
+		err = x.r.opts.Runtime.Rename(x.ctx, old.ID, asideName(w.spec.Name))
+		if errors.Is(err, runtime.ErrNotFound) {
+			err = nil
+		} else if err != nil {
+			err = fmt.Errorf("renaming %s aside: %w", old.Name, err)
+		}
+	}
+	if err != nil {
 		// The old container is still there: drop the new one, so the
 		// next pass starts from the same place.
 		x.calls++
@@ -640,7 +656,25 @@ func (x *executor) recreate() error {
 		}
 		return err
 	}
-	return x.startNew(id, w.desired.Hash)
+	if err := x.startNew(id, w.desired.Hash); err != nil {
+		return err
+	}
+	x.calls++
+	if err := x.r.opts.Runtime.Remove(x.ctx, old.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		// The bot runs its new container; the old one, stopped and
+		// labelled with the bot, is an extra container the next pass
+		// removes.
+		x.r.opts.Log.Warn("cannot remove a recreated bot's old container", "bot", x.o.Bot, "error", err)
+	}
+	return nil
+}
+
+// asideName is the name a recreated bot's old container has, once stopped,
+// until it is removed.
+func asideName(name string) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return name + "-old-" + hex.EncodeToString(b)
 }
 
 // passingName is the name a recreate's new container has until the old one
