@@ -88,7 +88,9 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		return err
 	}
 	defer e.Close()
-	store := status.NewStore(status.StoreOptions{Source: src.String(), Files: e.rd.Files, Derivations: e.rd.Derivations})
+	inspections := daemon.NewInspections()
+	store := status.NewStore(status.StoreOptions{Source: src.String(), Files: e.rd.Files, Derivations: e.rd.Derivations,
+		Inspected: inspections.Get, Resync: f.resync})
 	if f.listen != "" {
 		stop, err := a.serveStatus(ctx, f.listen, token, status.NewHandler(store, status.HandlerOptions{Token: token, Version: version, Log: log}))
 		if err != nil {
@@ -103,6 +105,8 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		Resync:     f.resync,
 		Log:        log,
 		OnPass:     store.RecordPass,
+		// Start times and the engine's restart counts, for the page.
+		Inspections: inspections,
 		Health: daemon.Health{
 			Every:       f.healthEvery,
 			InstanceDir: e.rd.InstanceDir,

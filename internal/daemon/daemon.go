@@ -28,6 +28,9 @@ type Config struct {
 	OnPass func(res *reconcile.Result, src reconcile.Source, sourceErr error)
 	// Health, when its Every is set, asks the bots for their own status.
 	Health Health
+	// Inspections, when set and the Runtime is a runtime.Inspector, is
+	// kept up to date with each pass's containers before OnPass is called.
+	Inspections *Inspections
 }
 
 // Re-subscription delays after the engine's event stream broke.
@@ -60,7 +63,8 @@ func Run(ctx context.Context, cfg Config) error {
 	fleets := make(chan string, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() { followEvents(ctx, cfg.Runtime, cfg.Log, fleets, events) })
+	wg.Go(func() { followEvents(ctx, cfg.Runtime, cfg.Log, fleets, events, cfg.Inspections.invalidate) })
+	inspector, _ := cfg.Runtime.(runtime.Inspector)
 
 	var lastFleet string
 	var seen problems
@@ -93,6 +97,9 @@ func Run(ctx context.Context, cfg Config) error {
 				}
 				fleets <- res.Fleet
 			}
+			if cfg.Inspections != nil && inspector != nil && res != nil && res.SourceOK && res.EngineErr == nil {
+				cfg.Inspections.refresh(ctx, inspector, res)
+			}
 			if cfg.OnPass != nil {
 				cfg.OnPass(res, src, sourceErr)
 			}
@@ -111,8 +118,10 @@ func Run(ctx context.Context, cfg Config) error {
 // forwards them as triggers. Each new subscription asks for one pass, since
 // changes made before it (during the first pass, or while the engine was
 // away) were never reported. When the stream breaks (the engine restarted
-// or went away) it subscribes again with a growing delay.
-func followEvents(ctx context.Context, rt runtime.Runtime, log *slog.Logger, fleets <-chan string, out chan<- runtime.Event) {
+// or went away) it subscribes again with a growing delay. seen hears of
+// every event's container at once ("" for a new subscription: anything
+// may have changed while none was in place).
+func followEvents(ctx context.Context, rt runtime.Runtime, log *slog.Logger, fleets <-chan string, out chan<- runtime.Event, seen func(id string)) {
 	var fleet string
 	select {
 	case <-ctx.Done():
@@ -128,6 +137,7 @@ func followEvents(ctx context.Context, rt runtime.Runtime, log *slog.Logger, fle
 	for {
 		subCtx, cancel := context.WithCancel(ctx)
 		evs, errs := rt.Events(subCtx, fleet)
+		seen("")
 		forward(out, runtime.Event{Action: "subscribed"})
 		moved := false
 	stream:
@@ -146,6 +156,7 @@ func followEvents(ctx context.Context, rt runtime.Runtime, log *slog.Logger, fle
 					break stream
 				}
 				delay = eventRetryMin
+				seen(ev.ContainerID)
 				last = ev
 				now := time.Now()
 				if burst.IsZero() {

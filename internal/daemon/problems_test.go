@@ -30,7 +30,7 @@ type fakeDaemon struct {
 	passes []*reconcile.Result
 }
 
-func startFakeDaemon(t *testing.T, resync time.Duration) *fakeDaemon {
+func startFakeDaemon(t *testing.T, resync time.Duration, tweak func(*Config)) *fakeDaemon {
 	t.Helper()
 	d := &fakeDaemon{dir: testenv.CopyExample(t, "fake-problems", "fp-"), log: &testenv.SyncBuffer{}, rt: fake.New()}
 	d.rt.AddImage(testenv.TestbotImage)
@@ -51,14 +51,16 @@ func startFakeDaemon(t *testing.T, resync time.Duration) *fakeDaemon {
 	r := reconcile.New(reconcile.Options{Runtime: d.rt, Renderer: rd, StateDir: state, Identities: ids, Log: log})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Config{Source: src, Runtime: d.rt, Reconciler: r, Resync: resync, Log: log,
-			OnPass: func(res *reconcile.Result, _ reconcile.Source, _ error) {
-				d.mu.Lock()
-				d.passes = append(d.passes, res)
-				d.mu.Unlock()
-			}})
-	}()
+	cfg := Config{Source: src, Runtime: d.rt, Reconciler: r, Resync: resync, Log: log,
+		OnPass: func(res *reconcile.Result, _ reconcile.Source, _ error) {
+			d.mu.Lock()
+			d.passes = append(d.passes, res)
+			d.mu.Unlock()
+		}}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	go func() { done <- Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -110,7 +112,7 @@ func countLines(log string, parts ...string) int {
 // A problem is logged once when it appears, with where and why, however
 // many passes it lasts, and once when it is fixed.
 func TestDaemonLogsEachProblemOnce(t *testing.T) {
-	d := startFakeDaemon(t, 20*time.Millisecond)
+	d := startFakeDaemon(t, 20*time.Millisecond, nil)
 	d.waitPasses(t, "that loaded the fleet", func(r *reconcile.Result) bool { return r.SourceOK }, 0)
 
 	write := func(rel, content string) {

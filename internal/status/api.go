@@ -13,6 +13,7 @@ func (h *handler) apiStatus(w http.ResponseWriter, r *http.Request) {
 	h.serveJSON(w, r, snap, func() any {
 		st := snap.status
 		st.GeneratedAt = h.now()
+		st.Bots = withUptimes(st.GeneratedAt, st.Bots)
 		return st
 	})
 }
@@ -25,7 +26,11 @@ func (h *handler) apiBot(w http.ResponseWriter, r *http.Request, name string) {
 		jsonError(w, http.StatusNotFound, "no bot named "+strconv.Quote(name)+" in the fleet")
 		return
 	}
-	h.serveJSON(w, r, snap, func() any { return b })
+	h.serveJSON(w, r, snap, func() any {
+		out := *b
+		out.Uptime = uptime(h.now(), out)
+		return out
+	})
 }
 
 // serveJSON encodes the value whole before writing, so a failure is a

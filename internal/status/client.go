@@ -85,6 +85,8 @@ func errorBody(r io.Reader) string {
 
 // WriteText writes s as a short report and a table of bots, for `nectar
 // status`. Times are relative to when the daemon made the snapshot.
+// RESTARTS are the engine's own (its restart policy), STARTS nectar's in
+// the last 10 minutes.
 func WriteText(w io.Writer, s Status) error {
 	now := s.GeneratedAt
 	ew := &errWriter{w: w}
@@ -121,7 +123,7 @@ func WriteText(w io.Writer, s Status) error {
 	ew.printf("\n")
 
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "BOT\tCONDITION\tDESIRED\tACTUAL\tHEALTH\tTRADING\tUPTIME\tRESTARTS\tLAST ACTION")
+	fmt.Fprintln(tw, "BOT\tCONDITION\tDESIRED\tACTUAL\tHEALTH\tTRADING\tUPTIME\tRESTARTS\tSTARTS\tLAST ACTION")
 	for _, b := range s.Bots {
 		desired := b.Desired
 		if b.Held {
@@ -129,7 +131,11 @@ func WriteText(w io.Writer, s Status) error {
 		}
 		last := "-"
 		if a := b.LastAction; a != nil {
-			last = fmt.Sprintf("%s: %s (%s)", a.Kind, shorten(a.Reason, 60), ago(now, a.At))
+			kind := a.Kind
+			if a.Error != "" {
+				kind += " FAILED"
+			}
+			last = fmt.Sprintf("%s: %s (%s)", kind, shorten(a.Reason, 60), ago(now, a.At))
 		}
 		trading := "-"
 		if h := b.BotHealth; h != nil {
@@ -138,8 +144,8 @@ func WriteText(w io.Writer, s Status) error {
 				trading += fmt.Sprintf(" (%d errors)", h.Errors)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", b.Name, b.Condition, desired, b.Actual,
-			dashASCII(b.Health), trading, dashASCII(b.Uptime), b.Restarts, last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", b.Name, b.Condition, desired, b.Actual,
+			dashASCII(b.Health), trading, dashASCII(b.Uptime), b.Restarts, b.NectarStarts, last)
 	}
 	if len(s.Bots) == 0 {
 		fmt.Fprintln(tw, "(no bots)")
@@ -157,6 +163,12 @@ func WriteText(w io.Writer, s Status) error {
 		ew.printf("\nerrors:\n")
 		for _, b := range failing {
 			ew.printf("  %s: %s\n", b.Name, firstLine(b.LastError))
+			if b.LastErrorHint != "" {
+				ew.printf("    hint: %s\n", b.LastErrorHint)
+			}
+			if !b.NextAttempt.IsZero() {
+				ew.printf("    next attempt: %s\n", ago(now, b.NextAttempt))
+			}
 		}
 	}
 	var killed []BotStatus

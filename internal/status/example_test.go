@@ -56,8 +56,8 @@ func ExampleWriteText() {
 		LastPass:    &status.Pass{Started: at, DurationMS: 31.5, Result: status.ResultOK},
 		Bots: []status.BotStatus{{
 			Name: "pmm-btc", Condition: status.ConditionReady, Desired: "running", Actual: "running",
-			Health: status.HealthHealthy, Uptime: "3 hours", Restarts: 0,
-			LastAction: &status.Action{Kind: "none", Reason: "running, up to date", At: at.Add(-time.Hour)},
+			Health: status.HealthHealthy, Uptime: "3h 0m", Restarts: 0, NectarStarts: 1,
+			LastAction: &status.Action{Kind: "create", Reason: "no container yet", At: at.Add(-3 * time.Hour)},
 		}},
 	}
 	if err := status.WriteText(os.Stdout, s); err != nil {
@@ -69,6 +69,6 @@ func ExampleWriteText() {
 	// last pass  ok 1m ago, took 32 ms, 0 action(s), 0 failed
 	// docker     reachable
 	//
-	// BOT      CONDITION  DESIRED  ACTUAL   HEALTH   TRADING  UPTIME   RESTARTS  LAST ACTION
-	// pmm-btc  ready      running  running  healthy  -        3 hours  0         none: running, up to date (1h ago)
+	// BOT      CONDITION  DESIRED  ACTUAL   HEALTH   TRADING  UPTIME  RESTARTS  STARTS  LAST ACTION
+	// pmm-btc  ready      running  running  healthy  -        3h 0m   0         1       create: no container yet (3h ago)
 }

@@ -130,6 +130,22 @@ func containerOf(bot, image, state, status string, exit int) *runtime.Container 
 	}
 }
 
+// fixtureInspected is what inspecting the fixture's containers says: when
+// each last started, and how often Docker's restart policy restarted it.
+func fixtureInspected(id string) (runtime.Inspection, bool) {
+	for bot, i := range map[string]runtime.Inspection{
+		"pmm-btc":  {StartedAt: t0.Add(6*time.Minute + 8*time.Second)}, // recreated at 12:06
+		"xemm-eth": {StartedAt: t0.Add(2 * time.Second)},
+		"dca-sol":  {StartedAt: t0.Add(-72*time.Hour + 5*time.Minute), RestartCount: 2},
+		"twap-eth": {StartedAt: t0.Add(3 * time.Minute), RestartCount: 0},
+	} {
+		if containerOf(bot, "", "", "", 0).ID == id {
+			return i, true
+		}
+	}
+	return runtime.Inspection{}, false
+}
+
 // renderedFiles stands in for the Renderer's manifest.
 func renderedFiles(bot string) []render.FileRecord {
 	paths := []string{"conf/.password_verification", "conf/conf_client.yml"}
@@ -312,7 +328,8 @@ func play(t testing.TB, s *Store, clk *clock, steps []step, n int) {
 func fixtureStore(t testing.TB, n int) (*Store, *clock) {
 	t.Helper()
 	clk := &clock{now: t0}
-	s := NewStore(StoreOptions{Source: fixtureSource, Files: renderedFiles, Derivations: func() uint64 { return 7 }, Now: clk.Now})
+	s := NewStore(StoreOptions{Source: fixtureSource, Files: renderedFiles, Derivations: func() uint64 { return 7 }, Now: clk.Now,
+		Inspected: fixtureInspected, Resync: time.Minute})
 	steps := story(t)
 	play(t, s, clk, steps, n)
 	clk.Set(clk.Now().Add(time.Minute))

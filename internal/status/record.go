@@ -166,13 +166,13 @@ func (s *Store) recordBots(res *reconcile.Result, at time.Time, rendered map[str
 			// The first outcome is about the bot's own container; any
 			// more remove extra containers that claim the bot.
 			setDesired(&b.status, fl)
-			setObserved(&b.status, o.Container, at)
-			b.status.Restarts = o.Restarts
+			s.setObserved(&b.status, o.Container, at)
+			b.status.NectarStarts = o.Restarts
 			b.status.Condition = condition(o, b.status.Desired)
-			setLastError(&b.status, o, at)
+			s.setLastError(&b.status, o, at)
 		} else if o.Err != nil {
 			b.status.Condition = ConditionFailed
-			setLastError(&b.status, o, at)
+			s.setLastError(&b.status, o, at)
 		}
 		if o.Kind.Mutates() || o.Err != nil || !sameDecision(o, b.lastKind, b.lastReason) {
 			s.addHistory(b, o, res.Revision, at)
@@ -218,6 +218,7 @@ func (s *Store) addHistory(b *botState, o reconcile.Outcome, revision string, at
 		Error:      errText(o.Err),
 		Rendered:   slices.Clone(o.Rendered),
 		Killed:     redact(o.Killed),
+		Hint:       hintText(o.Err),
 	}
 	if o.Killed != "" {
 		b.status.Killed = &Kill{At: at, Warning: entry.Killed}
@@ -226,8 +227,13 @@ func (s *Store) addHistory(b *botState, o reconcile.Outcome, revision string, at
 	// A new slice every time: published snapshots share the old one.
 	keep := b.history[:min(len(b.history), s.opts.History-1)]
 	b.history = append([]Action{entry}, keep...)
-	last := entry
-	b.status.LastAction = &last
+	// The last action is the last thing nectar did (or tried to do) to
+	// the bot; a decision to do nothing, or a change of what it waits
+	// for, goes into the history only.
+	if o.Kind.Mutates() || o.Err != nil {
+		last := entry
+		b.status.LastAction = &last
+	}
 }
 
 // sameDecision reports whether the plan decided the same as last pass. A
@@ -261,17 +267,23 @@ func setDesired(b *BotStatus, fl *fleet.Fleet) {
 	b.Problems = problemsOf(fl.BotProblems(b.Name))
 }
 
-func setObserved(b *BotStatus, c *runtime.Container, at time.Time) {
+func (s *Store) setObserved(b *BotStatus, c *runtime.Container, at time.Time) {
 	b.ObservedAt = at
+	b.StartedAt, b.Restarts, b.Uptime = time.Time{}, 0, ""
 	if c == nil {
-		b.Actual, b.Health, b.Uptime, b.EngineStatus = ActualMissing, "", "", ""
+		b.Actual, b.Health, b.EngineStatus = ActualMissing, "", ""
 		b.ContainerID, b.ContainerName, b.ContainerImage = "", "", ""
 		return
 	}
 	b.Actual = c.State
 	b.EngineStatus = c.Status
-	b.Health, b.Uptime = parseEngineStatus(c.Status)
+	b.Health, _ = parseEngineStatus(c.Status)
 	b.ContainerID, b.ContainerName, b.ContainerImage = c.ID, c.Name, c.Image
+	if s.opts.Inspected != nil {
+		if i, ok := s.opts.Inspected(c.ID); ok {
+			b.StartedAt, b.Restarts = i.StartedAt, i.RestartCount
+		}
+	}
 }
 
 // condition sums up the bot after the pass.
@@ -300,18 +312,28 @@ func condition(o reconcile.Outcome, desired string) string {
 }
 
 // setLastError keeps the error that stands between the bot and what the
-// source wants, and clears it once nothing does.
-func setLastError(b *BotStatus, o reconcile.Outcome, at time.Time) {
-	var msg string
+// source wants, with its hint and when the next attempt comes, and clears
+// them once nothing stands there.
+func (s *Store) setLastError(b *BotStatus, o reconcile.Outcome, at time.Time) {
+	var msg, hint string
+	var next time.Time
 	switch {
 	case o.Err != nil:
-		msg = errText(o.Err)
-	case o.Kind == plan.Stalled || o.Kind == plan.CrashLoop || o.Kind == plan.Wait:
+		msg, hint = errText(o.Err), hintText(o.Err)
+		if s.opts.Resync > 0 {
+			// The next pass retries it, and one comes at the latest a
+			// resync after this one ended.
+			next = at.Add(s.opts.Resync)
+		}
+	case o.Kind == plan.Wait:
+		msg, next = redact(o.Reason), o.NotBefore
+	case o.Kind == plan.Stalled || o.Kind == plan.CrashLoop:
 		msg = redact(o.Reason)
 	}
 	if msg != b.LastError {
 		b.LastError, b.LastErrorAt = msg, at
 	}
+	b.LastErrorHint, b.NextAttempt = hint, next
 	if msg == "" {
 		b.LastErrorAt = time.Time{}
 	}

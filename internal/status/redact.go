@@ -1,6 +1,11 @@
 package status
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+
+	"github.com/nectarhq/nectar/internal/hint"
+)
 
 // userinfo matches the credentials part of a URL ("https://user:token@",
 // "tcp://token@"). nectar takes git tokens from the environment, never
@@ -20,4 +25,12 @@ func errText(err error) string {
 		return ""
 	}
 	return redact(err.Error())
+}
+
+// hintText is the hints an error carries, cleaned like its text.
+func hintText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return redact(strings.Join(hint.Of(err), "; "))
 }

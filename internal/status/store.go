@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nectarhq/nectar/internal/render"
+	"github.com/nectarhq/nectar/internal/runtime"
 )
 
 // DefaultHistory is how many history entries a Store keeps per bot.
@@ -31,6 +32,14 @@ type StoreOptions struct {
 	Now func() time.Time
 	// History is how many actions are kept per bot; default DefaultHistory.
 	History int
+	// Inspected, when set, returns what the engine last said of a
+	// container when inspected (its start time and its own restart
+	// count); without it both are unknown.
+	Inspected func(id string) (runtime.Inspection, bool)
+	// Resync is the daemon's period of passes without any trigger: a
+	// failed action is tried again at the latest that long after its
+	// pass. 0: the next attempt is not shown.
+	Resync time.Duration
 }
 
 // Store is the record of what the daemon knows, fed by the reconcile loop
@@ -100,6 +109,9 @@ func NewStore(opts StoreOptions) *Store {
 func (s *Store) View() Status {
 	st := cloneStatus(s.snap.Load().status)
 	st.GeneratedAt = s.opts.Now()
+	for i := range st.Bots {
+		st.Bots[i].Uptime = uptime(st.GeneratedAt, st.Bots[i])
+	}
 	return st
 }
 
@@ -109,7 +121,9 @@ func (s *Store) Bot(name string) (BotStatus, bool) {
 	if !ok {
 		return BotStatus{}, false
 	}
-	return cloneBot(*b), true
+	out := cloneBot(*b)
+	out.Uptime = uptime(s.opts.Now(), out)
+	return out, true
 }
 
 // Ready reports whether a pass has loaded the source and listed the engine.

@@ -59,8 +59,10 @@ func TestHistoryRecordsChangesOnly(t *testing.T) {
 	if b.LastError != "" || b.Condition != ConditionReady {
 		t.Errorf("after recovering: condition %s, last error %q", b.Condition, b.LastError)
 	}
-	if b.LastAction == nil || b.LastAction.Kind != "none" || !b.LastAction.At.Equal(t0.Add(9*time.Minute)) {
-		t.Errorf("last action %+v", b.LastAction)
+	// The last action is the last start nectar tried (it failed), not
+	// the pass after it that found nothing to do.
+	if a := b.LastAction; a == nil || a.Kind != "start" || !a.At.Equal(t0.Add(8*time.Minute)) || a.Error != "starting hummingbot-solo: boom" || a.Reason != "container exited with code 1" {
+		t.Errorf("last action %+v, want the failed start of minute 8", b.LastAction)
 	}
 }
 

@@ -46,18 +46,15 @@ var templateFuncs = template.FuncMap{
 	"dash":        dash,
 	"healthClass": healthLabel,
 	"counts":      conditionCounts,
-	"besides":     errorBesides,
+	"uptime":      uptime,
+	"summary":     func(s string) string { return errorSummary(s, overviewErrorLength) },
 	"fileHref":    fileHref,
 }
 
-// errorBesides returns a bot's last error unless its last action already
-// says it, so the overview does not print the same sentence twice.
-func errorBesides(lastError string, last *Action) string {
-	if last != nil && (lastError == last.Reason || lastError == last.Error) {
-		return ""
-	}
-	return lastError
-}
+// overviewErrorLength is about how many characters of an error the
+// overview shows: the start of its first line, cut between words. The
+// bot's page has the whole text.
+const overviewErrorLength = 72
 
 // conditionCount is one entry of the overview's "bots by condition" line.
 type conditionCount struct {

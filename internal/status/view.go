@@ -1,6 +1,11 @@
 package status
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
 
 // Status is a snapshot of everything the daemon knows about the fleet, as
 // /api/v1/status serves it. Bots here carry no history and no file list;
@@ -136,15 +141,23 @@ type BotStatus struct {
 	// Health is the container's health check (healthy, unhealthy,
 	// starting), empty when it has none.
 	Health string `json:"health,omitempty"`
-	// Uptime is how long the container has been up, in Docker's words
-	// ("5 minutes"), as of ObservedAt.
+	// StartedAt is when the container's process last started, by the
+	// engine's clock; absent when the engine was not asked or it never ran.
+	StartedAt time.Time `json:"started_at,omitzero"`
+	// Uptime is how long the running container has been up, worked out
+	// from StartedAt when the answer is made ("3h 12m"); absent when the
+	// container does not run or its start time is not known.
 	Uptime string `json:"uptime,omitempty"`
 	// EngineStatus is Docker's own description, e.g. "Exited (1) 2 minutes ago".
 	EngineStatus string    `json:"engine_status,omitempty"`
 	ObservedAt   time.Time `json:"observed_at,omitzero"`
-	// Restarts counts nectar's starts of the container in the crash-loop
-	// window (10 minutes).
+	// Restarts counts the restarts the engine made of the container under
+	// its restart policy, as `docker inspect` says (RestartCount).
 	Restarts int `json:"restarts"`
+	// NectarStarts counts the starts nectar made of the bot's container in
+	// the crash-loop window (10 minutes), the one after creating it
+	// included.
+	NectarStarts int `json:"nectar_starts"`
 	// Image is the image the source asks for; ContainerImage the one the
 	// container runs.
 	Image          string   `json:"image,omitempty"`
@@ -153,13 +166,21 @@ type BotStatus struct {
 	Connectors     []string `json:"connectors"`
 	ContainerID    string   `json:"container_id,omitempty"`
 	ContainerName  string   `json:"container_name,omitempty"`
-	// LastAction is the newest history entry: what nectar last did or
-	// decided, and since when.
+	// LastAction is the last thing nectar did, or tried and failed to do,
+	// to the bot's container (create, recreate, restart, start, stop,
+	// remove) with its reason and time; passes that found nothing to do
+	// leave it as it is. Absent until nectar acts on the bot.
 	LastAction *Action `json:"last_action,omitempty"`
 	// LastError is the error of the bot's latest failed action or stall;
 	// it clears once a later pass gets the bot where the source wants it.
-	LastError   string    `json:"last_error,omitempty"`
-	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// It is the whole text; LastErrorHint says how to fix it, when known.
+	LastError     string    `json:"last_error,omitempty"`
+	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
+	LastErrorHint string    `json:"last_error_hint,omitempty"`
+	// NextAttempt is when nectar tries the bot again at the latest: after
+	// a failed action, the next periodic pass (an event may bring it
+	// sooner); for a bot backing off, the end of its back-off.
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
 	// Problems are the source problems that keep this bot from being applied.
 	Problems []Problem `json:"problems,omitempty"`
 	// Killed is set once a stop of the bot ended in a kill: it did not
@@ -191,6 +212,8 @@ type Action struct {
 	// Killed, when set, says the action's stop had to kill the bot and
 	// where open orders may remain.
 	Killed string `json:"killed,omitempty"`
+	// Hint says how to fix a failed action, when nectar knows.
+	Hint string `json:"hint,omitempty"`
 }
 
 // Kill is the last stop of a bot that ended in a kill.
@@ -250,4 +273,60 @@ func (s Status) NeedsAttention() bool {
 		return true
 	}
 	return !s.Engine.Reachable && !s.Engine.CheckedAt.IsZero()
+}
+
+// uptime says how long b's container has been up as of now, from its
+// start time; "" when it does not run or its start time is unknown.
+func uptime(now time.Time, b BotStatus) string {
+	if b.StartedAt.IsZero() || (b.Actual != "running" && b.Actual != "restarting") {
+		return ""
+	}
+	return formatSpan(now.Sub(b.StartedAt))
+}
+
+// formatSpan writes d in its two largest units: "45s", "12m 3s",
+// "3h 12m", "2d 4h".
+func formatSpan(d time.Duration) string {
+	if d < time.Second {
+		return "0s"
+	}
+	d = d.Truncate(time.Second)
+	days, d := d/(24*time.Hour), d%(24*time.Hour)
+	hours, d := d/time.Hour, d%time.Hour
+	mins, secs := d/time.Minute, (d%time.Minute)/time.Second
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case hours > 0:
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	case mins > 0:
+		return fmt.Sprintf("%dm %ds", mins, secs)
+	}
+	return fmt.Sprintf("%ds", secs)
+}
+
+// withUptimes returns bots with each Uptime worked out as of now, in a
+// new slice (the snapshot's own is shared).
+func withUptimes(now time.Time, bots []BotStatus) []BotStatus {
+	out := slices.Clone(bots)
+	for i := range out {
+		out[i].Uptime = uptime(now, out[i])
+	}
+	return out
+}
+
+// errorSummary is the first line of an error, whitespace folded, cut at a
+// word boundary to about n characters: a table cell's worth, never a
+// word cut in half.
+func errorSummary(s string, n int) string {
+	s = strings.Join(strings.Fields(firstLine(s)), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,;:-") + " …"
 }
