@@ -44,6 +44,8 @@ type world struct {
 	mu      sync.Mutex
 	outputs bytes.Buffer // stdout and stderr of every nectar run
 	markers []string
+	// mqttPassword may sit in a bot's conf/conf_client.yml, and only there.
+	mqttPassword string
 }
 
 func (w *world) secret(what string) string {
@@ -132,8 +134,10 @@ func (w *world) hummingbotFolder(password string) string {
 // output, every file it wrote (the rendered connector files hold the
 // secrets encrypted, as Hummingbot does), its temporary folder, the
 // containers' labels, arguments and logs, and the daemon's command line.
-// The one place a password may appear is CONFIG_PASSWORD in a container's
-// environment: that is how Hummingbot receives it.
+// The one place an account password may appear is the password variable
+// in a container's environment: that is how Hummingbot receives it. The
+// MQTT broker password may appear only as mqtt_password in a bot's
+// conf/conf_client.yml (mode 0600), where Hummingbot reads it.
 func TestNoSecretLeaks(t *testing.T) {
 	testenv.RequireDocker(t)
 	testenv.BuildTestbot(t)
@@ -160,6 +164,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	if err := os.WriteFile(settings, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	w.mqttBroker(settings)
 	w.mustNectar("", "account", "create", "main")
 	w.mustNectar(fmt.Sprintf("connector: binance\nsecrets:\n  binance_api_key: %s\n  binance_api_secret: %s\n",
 		w.secret("binance-key"), w.secret("binance-secret")), "cred", "add", "main", "binance")
@@ -218,14 +223,66 @@ func TestNoSecretLeaks(t *testing.T) {
 	w.nectar("", "validate")
 	w.nectar("", "plan")
 	os.Remove(plain)
+	// The broker password pasted where it does not belong: a bot's
+	// client_config, and a URL as the broker's host.
+	botFile("lk-mqtt-plain", "account: main\nconfig: conf_lk.yml\nclient_config:\n  mqtt_bridge: {mqtt_password: "+w.secret("mqtt-plaintext")+"}\n")
+	w.nectar("", "validate")
+	w.nectar("", "plan")
+	os.Remove(filepath.Join(w.fleet, "bots", "lk-mqtt-plain.yml"))
+	good := readFile(t, settings)
+	os.WriteFile(settings, bytes.Replace(good, []byte("host: 127.0.0.1"), []byte("host: hbot:"+w.secret("mqtt-in-url")+"@127.0.0.1"), 1), 0o644)
+	w.nectar("", "validate")
+	w.nectar("", "apply")
+	os.WriteFile(settings, good, 0o644)
 	stranger := filepath.Join(root, "stranger.key")
 	w.mustNectar("", "keygen", "-o", stranger)
-	good := w.identity
+	mine := w.identity
 	w.identity = stranger
 	w.nectar("", "apply")
-	w.identity = good
+	w.identity = mine
 
 	w.scan()
+}
+
+// mqttBroker points the fleet's bots at an MQTT broker (none listens:
+// the bots run without a network) whose password is a marker, in an age
+// file of the fleet. Hummingbot reads that password in plaintext from
+// conf/conf_client.yml, so there, as mqtt_password, is the one place the
+// scan lets it be.
+func (w *world) mqttBroker(settings string) {
+	w.t.Helper()
+	w.mqttPassword = w.secret("mqtt-password")
+	ids, err := secrets.LoadIdentities(w.identity)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	rs, err := secrets.ParseRecipients(ids.Recipients)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	sealed, err := secrets.Encrypt([]byte(w.mqttPassword+"\n"), rs)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(w.fleet, "mqtt"), 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(w.fleet, "mqtt", "password.age"), sealed, 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+	data := append(readFile(w.t, settings), "mqtt:\n  host: 127.0.0.1\n  port: 18830\n  username: hbot\n  password_file: mqtt/password.age\n"...)
+	if err := os.WriteFile(settings, data, 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // runDaemon runs `nectar run` for a few seconds around during, and also
@@ -277,6 +334,7 @@ func (w *world) scan() {
 	check("nectar's output", w.outputs.Bytes())
 	w.mu.Unlock()
 
+	clientConfigs := 0
 	filepath.WalkDir(w.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return nil
@@ -285,11 +343,27 @@ func (w *world) scan() {
 			return nil // the test's own input
 		}
 		data, err := os.ReadFile(p)
-		if err == nil {
-			check(p, data)
+		if err != nil {
+			return nil
 		}
+		if filepath.Base(p) == "conf_client.yml" && filepath.Base(filepath.Dir(p)) == "conf" {
+			// Where Hummingbot reads the broker password, in plaintext as
+			// it keeps it, in a file of mode 0600.
+			allowed := []byte("mqtt_password: " + w.mqttPassword + "\n")
+			if bytes.Contains(data, allowed) {
+				clientConfigs++
+				if info, err := os.Stat(p); err != nil || info.Mode().Perm() != 0o600 {
+					w.t.Errorf("%s holds the broker password with mode %v, want 0600", p, info.Mode().Perm())
+				}
+			}
+			data = bytes.ReplaceAll(data, allowed, nil)
+		}
+		check(p, data)
 		return nil
 	})
+	if clientConfigs == 0 {
+		w.t.Error("no conf/conf_client.yml holds the broker password: the bots' MQTT bridge is off, and the scan would look at nothing")
+	}
 
 	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label=nectar.fleet=leakscan").Output()
 	if err != nil {
