@@ -110,7 +110,7 @@ func TestFailedActionShowsNextAttemptSummaryAndHint(t *testing.T) {
 	}
 	text := html.UnescapeString(sum[1])
 	shown, cut := strings.CutSuffix(text, " …")
-	if !cut || len([]rune(shown)) > overviewErrorLength || !strings.HasPrefix(pullError, shown) {
+	if !cut || len([]rune(shown)) > overviewErrorLength*3/2 || !strings.HasPrefix(pullError, shown) {
 		t.Errorf("summary %q is not the start of the error, cut and marked", text)
 	}
 	if next := pullError[len(shown)]; next != ' ' && next != ':' {
@@ -172,6 +172,7 @@ func TestErrorSummary(t *testing.T) {
 		{"aaaa bbbb cccc dddd", "aaaa bbbb …"},
 		{"aaaa: bbbb cccc", "aaaa: bbbb …"},
 		{"averyveryverylongwordwithoutspaces", "averyveryverylong …"},
+		{"a verylongword12 and more", "a verylongword12 …"},
 	} {
 		n := 12
 		if c.in == "averyveryverylongwordwithoutspaces" {

@@ -54,7 +54,7 @@ var templateFuncs = template.FuncMap{
 // overviewErrorLength is about how many characters of an error the
 // overview shows: the start of its first line, cut between words. The
 // bot's page has the whole text.
-const overviewErrorLength = 72
+const overviewErrorLength = 52
 
 // conditionCount is one entry of the overview's "bots by condition" line.
 type conditionCount struct {

@@ -327,6 +327,10 @@ func errorSummary(s string, n int) string {
 	cut := string(r[:n])
 	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
 		cut = cut[:i]
+	} else if j := strings.IndexByte(string(r[n:]), ' '); j >= 0 && n+len([]rune(string(r[n:])[:j])) <= n+n/2 {
+		// A long word (an image reference, a URL) straddles the limit:
+		// keep it whole rather than show half of it.
+		cut = string(r[:n]) + string(r[n:])[:j]
 	}
 	return strings.TrimRight(cut, " ,;:-") + " …"
 }
