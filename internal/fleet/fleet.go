@@ -233,6 +233,9 @@ type Bot struct {
 	// the folder it was found in; "" when the bot names none.
 	Config     string
 	ConfigKind ConfigKind
+	// Needs are the files the config makes Hummingbot load from scripts/
+	// and controllers/, which the fleet or the image must provide.
+	Needs []Need
 	// Launch is LaunchHbot or LaunchClassic.
 	Launch string
 	// StopTimeout is how long a stop waits before it kills the bot.

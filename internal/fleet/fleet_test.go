@@ -55,7 +55,7 @@ func baseFleet() files {
 	return files{
 		"nectar.yaml": "fleet: test\nrecipients:\n  - " + testKeys.mine.Recipient().String() + "\n" +
 			"defaults:\n  image: hummingbot/hummingbot:2.16.0\n  network: host\n  env: {TZ: UTC, LEVEL: 1}\n" +
-			"  client_config:\n    kill_switch_mode: {}\n    gateway: {gateway_api_host: localhost, gateway_api_port: 15888}\n",
+			"  client_config:\n    kill_switch_mode: {}\n    gateway: {gateway_api_host: localhost, gateway_api_port: '15888'}\n",
 		"accounts/master/password.age":    "correct horse battery staple\n",
 		"accounts/master/binance.yml.age": "connector: binance\nsecrets:\n  binance_api_key: KEY\n  binance_api_secret: SECRET\n",
 		"accounts/master/hyperliquid_perpetual.yml.age": "connector: hyperliquid_perpetual\nsecrets:\n" +
@@ -64,13 +64,13 @@ func baseFleet() files {
 		"accounts/team/kucoin.yml.age":     "connector: kucoin\nsecrets:\n  kucoin_api_key: a\n  kucoin_secret_key: b\n  kucoin_passphrase: c\n",
 		"accounts/team/myexchange.yml.age": "connector: myexchange\nsecrets:\n  token: t\nsettings:\n  anything: [1, 2]\n",
 		"bots/alpha.yml": "account: master\nconnectors: [binance]\nscript_config: conf_pmm.yml\nheadless: true\n" +
-			"env: {LEVEL: debug}\nclient_config:\n  gateway: {gateway_api_port: 15999}\n",
+			"env: {LEVEL: debug}\nclient_config:\n  gateway: {gateway_api_port: '15999'}\n",
 		"bots/beta.yml":                    "account: team\nstate: stopped\nimage: hummingbot/hummingbot:2.15.0\nlaunch: classic\nresources: {cpus: 0.5, memory: 512m}\n",
 		"bots/gamma.yml":                   "account: master\nhold: true\nconfig: pmm_1.yml\nstop_timeout: 2m\n",
 		"scripts/simple_pmm.py":            "print('hi')\n",
 		"controllers/market_making/pmm.py": "x = 1\n",
 		"conf/scripts/conf_pmm.yml":        "script_file_name: simple_pmm.py\n",
-		"conf/controllers/pmm_1.yml":       "id: pmm_1\n",
+		"conf/controllers/pmm_1.yml":       "id: pmm_1\ncontroller_name: pmm\ncontroller_type: market_making\n",
 		"README.md":                        "notes\n",
 		"bots/.gitkeep":                    "",
 	}
@@ -142,10 +142,10 @@ func TestLoadValidFleet(t *testing.T) {
 		t.Errorf("alpha env %v", alpha.Env)
 	}
 	gw := alpha.ClientConfig["gateway"].(map[string]any)
-	if gw["gateway_api_host"] != "localhost" || gw["gateway_api_port"] != int64(15999) {
+	if gw["gateway_api_host"] != "localhost" || gw["gateway_api_port"] != "15999" {
 		t.Errorf("client_config not merged deeply: %v", alpha.ClientConfig)
 	}
-	if f.Defaults.ClientConfig["gateway"].(map[string]any)["gateway_api_port"] != int64(15888) {
+	if f.Defaults.ClientConfig["gateway"].(map[string]any)["gateway_api_port"] != "15888" {
 		t.Error("merging changed the defaults")
 	}
 	beta := f.Bots["beta"]

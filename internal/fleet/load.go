@@ -49,7 +49,7 @@ func Load(fsys fs.FS, opts Options) *Fleet {
 	l.loadAccounts(f)
 	l.loadBots(f)
 	l.loadFleetWide(f)
-	f.Problems = l.ps.list
+	f.Problems = dedupe(l.ps.list)
 	sortProblems(f.Problems)
 	return f
 }
@@ -68,6 +68,9 @@ type loader struct {
 	// settingsOK is set once nectar.yaml has loaded: until then the
 	// defaults are unknown, and a bot relying on them is not at fault.
 	settingsOK bool
+	// defaultCC holds the problems of defaults.client_config alone, so a
+	// bot's merged config does not report them again.
+	defaultCC []string
 }
 
 // readFile reads one file of the source, enforcing the size cap.
@@ -189,6 +192,7 @@ func (l *loader) loadSettings(f *Fleet) {
 	d.StopTimeout = l.stopTimeout(SettingsFile, doc, []string{"defaults", "stop_timeout"}, y.Defaults.StopTimeout, DefaultStopTimeout)
 	d.Env = envStrings(y.Defaults.Env)
 	d.ClientConfig = mapAt(mapAt(doc.value, "defaults"), "client_config")
+	l.checkClientConfigDefaults(doc, d.ClientConfig)
 	d.Resources = y.Defaults.Resources.resources()
 	l.checkEnv(SettingsFile, doc.root, []string{"defaults", "env"}, d.Env)
 	l.loadServiceSettings(f, doc)
@@ -805,6 +809,7 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 	l.checkEnv(b.File, doc.root, []string{"env"}, botEnv)
 	b.ClientConfig = mergeConfig(d.ClientConfig, mapAt(doc.value, "client_config"))
 	l.checkClientConfigPassword(b.File, doc, []string{"client_config"})
+	l.checkClientConfig(b, doc)
 
 	at := func(key string) (int, int) {
 		n := locate(doc.root, []string{key}, false)
@@ -923,6 +928,7 @@ func (l *loader) checkLaunch(b *Bot, y botYAML, at func(key string) (int, int)) 
 		return
 	}
 	b.Config, b.ConfigKind = name, found[0]
+	l.checkConfig(b)
 	switch b.Launch {
 	case LaunchClassic:
 		if b.ConfigKind == ConfigController {

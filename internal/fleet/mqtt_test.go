@@ -63,7 +63,7 @@ func TestMQTTBridgeForEveryBot(t *testing.T) {
 		}
 	}
 	// The rest of defaults.client_config and the bot's own still apply.
-	if a := fl.Bots["alpha"].ClientConfig; a["kill_switch_mode"] == nil || a["gateway"].(map[string]any)["gateway_api_port"] != int64(15999) {
+	if a := fl.Bots["alpha"].ClientConfig; a["kill_switch_mode"] == nil || a["gateway"].(map[string]any)["gateway_api_port"] != "15999" {
 		t.Errorf("alpha's client config = %v", a)
 	}
 }

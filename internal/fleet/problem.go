@@ -46,6 +46,20 @@ func (p Problem) String() string {
 	return p.Error() + "\n\thint: " + p.Hint
 }
 
+// dedupe drops repeats of a problem: a config run by several bots is
+// checked for each.
+func dedupe(ps []Problem) []Problem {
+	out := ps[:0]
+	seen := map[Problem]bool{}
+	for _, p := range ps {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func sortProblems(ps []Problem) {
 	slices.SortStableFunc(ps, func(a, b Problem) int {
 		return cmp.Or(

@@ -186,7 +186,7 @@ func checkMode(ps *[]Problem, path []string, t typeSpec, v any) {
 	switch v := v.(type) {
 	case string:
 		if _, ok := byTitle[v]; !ok {
-			*ps = append(*ps, Problem{Path: path, What: fmt.Sprintf("unknown mode %q", v), Hint: choiceHint(v, titles)})
+			*ps = append(*ps, Problem{Path: path, What: "unknown mode", Hint: choiceHint(v, titles)})
 		}
 	case map[string]any:
 		if t.Resolve == "name_key" {
@@ -315,20 +315,25 @@ func isBool(v any) bool {
 	return false
 }
 
+// describeValue says what kind of value v is, never the value itself: a
+// file nectar checks may hold a secret in the wrong place, and a problem
+// travels to logs and the status page.
 func describeValue(v any) string {
-	switch v := v.(type) {
+	switch v.(type) {
 	case nil:
 		return "empty"
 	case string:
-		return fmt.Sprintf("%q", v)
+		return "text"
 	case map[string]any:
 		return "a mapping"
 	case []any:
 		return "a list"
 	case bool:
-		return strconv.FormatBool(v)
+		return "true or false"
+	case float64:
+		return "a number"
 	}
-	return fmt.Sprint(v)
+	return "a whole number"
 }
 
 // words says what a type takes, for a hint.

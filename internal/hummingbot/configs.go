@@ -122,8 +122,10 @@ func CheckStrategyConfig(m map[string]any) []Problem {
 	switch {
 	case !present || v == nil:
 		return []Problem{{Path: []string{"strategy"}, What: "missing", Hint: "one of: " + strings.Join(V1Strategies(), ", ")}}
-	case !isString || !slices.Contains(load().Configs.V1Strategies, s):
-		return []Problem{{Path: []string{"strategy"}, What: "not a strategy of Hummingbot " + Version + ": " + describeValue(v), Hint: choiceHint(strings.TrimSpace(s), V1Strategies())}}
+	case !isString:
+		return []Problem{{Path: []string{"strategy"}, What: "wrong type: " + describeValue(v), Hint: "one of: " + strings.Join(V1Strategies(), ", ")}}
+	case !slices.Contains(load().Configs.V1Strategies, s):
+		return []Problem{{Path: []string{"strategy"}, What: "not a V1 strategy of Hummingbot " + Version, Hint: choiceHint(strings.TrimSpace(s), V1Strategies())}}
 	}
 	return nil
 }

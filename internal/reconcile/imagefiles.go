@@ -2,10 +2,15 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
+	"github.com/nectarhq/nectar/internal/fleet"
+	"github.com/nectarhq/nectar/internal/hint"
 	"github.com/nectarhq/nectar/internal/render"
 )
 
@@ -59,4 +64,42 @@ func (r *Reconciler) imageFiles(ctx context.Context, image string) (render.Image
 	}
 	r.images.put(image, out)
 	return out, nil
+}
+
+// missing is what the bot's config needs that neither the fleet nor the
+// image provides.
+func missing(fl *fleet.Fleet, b *fleet.Bot, image render.ImageFiles) []fleet.Problem {
+	if len(b.Needs) == 0 {
+		return nil
+	}
+	shared := make(map[string]bool, len(fl.Shared))
+	for _, p := range fl.Shared {
+		shared[p] = true
+	}
+	fleetHas := func(p string) bool { return shared[p] }
+	imageHas := func(p string) bool { _, ok := image[p]; return ok }
+	return b.Missing(fleetHas, imageHas, b.Image)
+}
+
+// imageProblems adds to the fleet's problems the files its bots' configs
+// need that neither the fleet nor the bot's image has, for every image
+// nectar has read: such a bot would exit at start, so it stalls, and a
+// running container of it is left alone.
+func (r *Reconciler) imageProblems(fl *fleet.Fleet) {
+	for _, name := range slices.Sorted(maps.Keys(fl.Bots)) {
+		b := fl.Bots[name]
+		if image, ok := r.images.get(b.Image); ok {
+			fl.AddProblems(missing(fl, b, image)...)
+		}
+	}
+}
+
+// checkNeeds refuses to go on with a bot whose config needs a file that
+// neither the fleet nor its image has, before anything is stopped.
+func checkNeeds(fl *fleet.Fleet, b *fleet.Bot, image render.ImageFiles) error {
+	ps := missing(fl, b, image)
+	if len(ps) == 0 {
+		return nil
+	}
+	return hint.Wrap(errors.New(ps[0].Error()), ps[0].Hint)
 }

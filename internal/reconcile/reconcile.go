@@ -232,6 +232,7 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 		}()
 	}
 	fl := fleet.Load(src.FS, fleet.Options{Identities: r.opts.Identities})
+	r.imageProblems(fl)
 	res.Fleet, res.Loaded, res.SourceProblems, res.SourceOK = fl.Name, fl, fl.Problems, fl.SettingsOK()
 	var observed []runtime.Container
 	var err error
@@ -517,6 +518,9 @@ func (x *executor) prepareNew() error {
 func (x *executor) render() error {
 	image, err := x.r.imageFiles(x.ctx, x.st.want[x.o.Bot].spec.Image)
 	if err != nil {
+		return err
+	}
+	if err := checkNeeds(x.st.fl, x.st.fl.Bots[x.o.Bot], image); err != nil {
 		return err
 	}
 	rr, err := x.r.opts.Renderer.Render(x.st.fl, x.o.Bot, image)
