@@ -135,6 +135,10 @@ type Fleet struct {
 	// scripts/, controllers/, conf/scripts/, conf/controllers/ and
 	// conf/strategies/.
 	Shared []string
+	// ExtraConnectors are connectors Hummingbot's field table lacks that
+	// nectar.yaml lets bots use (extra_connectors): their credentials are
+	// written as they are, secrets: encrypted and settings: plain.
+	ExtraConnectors []string
 
 	// FS is the source the fleet was read from, for reading Shared files.
 	FS fs.FS

@@ -53,7 +53,7 @@ type files map[string]string
 
 func baseFleet() files {
 	return files{
-		"nectar.yaml": "fleet: test\nrecipients:\n  - " + testKeys.mine.Recipient().String() + "\n" +
+		"nectar.yaml": "fleet: test\nextra_connectors: [myexchange]\nrecipients:\n  - " + testKeys.mine.Recipient().String() + "\n" +
 			"defaults:\n  image: hummingbot/hummingbot:2.16.0\n  network: host\n  env: {TZ: UTC, LEVEL: 1}\n" +
 			"  client_config:\n    kill_switch_mode: {}\n    gateway: {gateway_api_host: localhost, gateway_api_port: '15888'}\n",
 		"accounts/master/password.age":    "correct horse battery staple\n",

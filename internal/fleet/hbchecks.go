@@ -7,6 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/nectarhq/nectar/internal/connector"
 	"github.com/nectarhq/nectar/internal/hummingbot"
 )
 
@@ -224,4 +225,38 @@ func (f *Fleet) AddProblems(ps ...Problem) {
 	}
 	f.Problems = dedupe(f.Problems)
 	sortProblems(f.Problems)
+}
+
+// loadExtraConnectors reads extra_connectors: connectors from an image
+// newer than the field table, which an operator lets through knowingly.
+func (l *loader) loadExtraConnectors(f *Fleet, doc *document, names []string) {
+	l.extraConnectors = map[string]bool{}
+	for i, name := range names {
+		if _, known := connector.Lookup(name); known {
+			n := locate(doc.root, []string{"extra_connectors", fmt.Sprint(i)}, false)
+			l.ps.add(SettingsFile, n.Line, n.Column, "remove it from extra_connectors: nectar checks its fields against Hummingbot's own",
+				"%s is a connector of Hummingbot %s, not an extra one", name, connector.HummingbotVersion)
+			continue
+		}
+		l.extraConnectors[name] = true
+		f.ExtraConnectors = append(f.ExtraConnectors, name)
+	}
+}
+
+// unknownConnector refuses a credential of a connector Hummingbot's field
+// table does not have, unless nectar.yaml lets it through: nectar cannot
+// tell which of its fields Hummingbot decrypts, and a secret written in
+// plaintext where Hummingbot expects it encrypted aborts the decryption
+// of every connector of the bot.
+func (l *loader) unknownConnector(file string, doc *document, name string) {
+	// Without nectar.yaml the list is unknown, and the source fails anyway.
+	if l.anyConnector || !l.settingsOK || l.extraConnectors[name] {
+		return
+	}
+	n := locate(doc.root, []string{"connector"}, false)
+	hint := "if it is a connector of a newer Hummingbot image, list it under extra_connectors: in nectar.yaml (its secrets: are then encrypted and its settings: written as they are)"
+	if close := connector.Suggest(name); len(close) > 0 {
+		hint = "did you mean " + strings.Join(close, " or ") + "? " + hint
+	}
+	l.ps.add(file, n.Line, n.Column, hint, "%s is not a connector of Hummingbot %s", name, connector.HummingbotVersion)
 }

@@ -73,3 +73,51 @@ func TestControllerBotNeeds(t *testing.T) {
 		t.Errorf("%d problems name the missing controller, want 1: %v", n, f.Problems)
 	}
 }
+
+// A connector Hummingbot's table lacks is refused with the close names,
+// unless nectar.yaml lists it under extra_connectors; a known one listed
+// there is a mistake; a secret-typed field Hummingbot keeps in plaintext is
+// welcome under secrets:.
+func TestConnectorsNectarKnows(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		edit  func(files)
+		want  string
+		clean bool
+	}{
+		{"typo", func(fs files) {
+			fs["accounts/team/binanse.yml.age"] = "connector: binanse\nsecrets:\n  binance_api_key: a\n"
+		}, "accounts/team/binanse.yml.age:1:12: binanse is not a connector of Hummingbot 2.16.0", false},
+		{"typo hint", func(fs files) {
+			fs["accounts/team/binanse.yml.age"] = "connector: binanse\nsecrets:\n  binance_api_key: a\n"
+		}, "did you mean binance", false},
+		{"not listed", func(fs files) {
+			fs["nectar.yaml"] = strings.Replace(fs["nectar.yaml"], "extra_connectors: [myexchange]\n", "", 1)
+		}, "myexchange is not a connector of Hummingbot 2.16.0", false},
+		{"known one listed", func(fs files) {
+			fs["nectar.yaml"] = strings.Replace(fs["nectar.yaml"], "[myexchange]", "[myexchange, kucoin]", 1)
+		}, "nectar.yaml:2:32: kucoin is a connector of Hummingbot 2.16.0, not an extra one", false},
+		{"plaintext secret under secrets", func(fs files) {
+			fs["accounts/team/lighter.yml.age"] = "connector: lighter\nsecrets:\n  lighter_api_private_key: k\n  lighter_account_limit: '5'\n" +
+				"settings:\n  lighter_l1_address: '0x1'\n  lighter_api_key_index: 2\n"
+		}, "", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := baseFleet()
+			tt.edit(fs)
+			dir := t.TempDir()
+			fs.write(t, dir)
+			f := loadDir(t, dir)
+			var got []string
+			for _, p := range f.Problems {
+				got = append(got, p.String())
+			}
+			if tt.clean && len(got) > 0 {
+				t.Errorf("problems: %q", got)
+			}
+			if tt.want != "" && !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, tt.want) }) {
+				t.Errorf("problems %q, want one with %q", got, tt.want)
+			}
+		})
+	}
+}

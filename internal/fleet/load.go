@@ -68,6 +68,12 @@ type loader struct {
 	// settingsOK is set once nectar.yaml has loaded: until then the
 	// defaults are unknown, and a bot relying on them is not at fault.
 	settingsOK bool
+	// extraConnectors are the connectors nectar.yaml lets through
+	// without Hummingbot's field table (extra_connectors).
+	extraConnectors map[string]bool
+	// anyConnector lets every connector through: a credential checked on
+	// its own, before nectar.yaml is known.
+	anyConnector bool
 	// defaultCC holds the problems of defaults.client_config alone, so a
 	// bot's merged config does not report them again.
 	defaultCC []string
@@ -119,6 +125,7 @@ type fleetYAML struct {
 	Prune      *bool    `yaml:"prune"`
 	// MaxParallelRestarts is bounded by the schema.
 	MaxParallelRestarts int `yaml:"max_parallel_restarts"`
+	ExtraConnectors     []string `yaml:"extra_connectors"`
 	Defaults            struct {
 		Image       string         `yaml:"image"`
 		Network     string         `yaml:"network"`
@@ -186,6 +193,7 @@ func (l *loader) loadSettings(f *Fleet) {
 		}
 	}
 	f.MaxParallelRestarts = cmp.Or(y.MaxParallelRestarts, DefaultMaxParallelRestarts)
+	l.loadExtraConnectors(f, doc, y.ExtraConnectors)
 	d := &f.Defaults
 	d.Image, d.Network, d.Restart = y.Defaults.Image, y.Defaults.Network, y.Defaults.Restart
 	d.Launch = cmp.Or(y.Defaults.Launch, LaunchHbot)
@@ -570,7 +578,7 @@ func (l *loader) loadCredential(account, conn string) *Credential {
 // ParseCredential checks the plaintext of a credential file as Load would,
 // for commands that are about to encrypt one.
 func ParseCredential(account, conn string, plain []byte) (*Credential, []Problem) {
-	var l loader
+	l := loader{anyConnector: true}
 	cred := l.parseCredential(credentialPath(account, conn), account, conn, plain)
 	sortProblems(l.ps.list)
 	return cred, l.ps.list
@@ -644,12 +652,13 @@ func (l *loader) checkConnectorFields(file string, doc *document, cred *Credenti
 	}
 	spec, known := connector.Lookup(cred.Connector)
 	if !known {
+		l.unknownConnector(file, doc, cred.Connector)
 		return len(l.ps.list) == before
 	}
 	fieldList := "fields of " + cred.Connector + ": " + strings.Join(spec.Fields(), ", ")
 	for _, s := range cred.Secrets {
 		n := locate(doc.root, []string{"secrets", s.Name}, true)
-		switch spec.Field(s.Name) {
+		switch spec.FieldKind(s.Name) {
 		case connector.PlainField:
 			l.ps.add(file, n.Line, n.Column, "move it under settings: (Hummingbot stores it in plaintext); "+lineHint,
 				"%s is not a secret field of %s", s.Name, cred.Connector)
@@ -659,7 +668,7 @@ func (l *loader) checkConnectorFields(file string, doc *document, cred *Credenti
 	}
 	for _, s := range cred.Settings {
 		n := locate(doc.root, []string{"settings", s.Name}, true)
-		switch spec.Field(s.Name) {
+		switch spec.FieldKind(s.Name) {
 		case connector.SecretField:
 			l.ps.add(file, n.Line, n.Column, "move it under secrets: so it is encrypted for Hummingbot; "+lineHint,
 				"%s is a secret field of %s but sits under settings:", s.Name, cred.Connector)
@@ -678,7 +687,7 @@ func (l *loader) checkConnectorFields(file string, doc *document, cred *Credenti
 			slices.ContainsFunc(cred.Settings, func(s Field) bool { return s.Name == r })
 		if !has {
 			where := "secrets:"
-			if spec.Field(r) == connector.PlainField {
+			if spec.FieldKind(r) == connector.PlainField {
 				where = "settings:"
 			}
 			l.ps.add(file, 1, 1, fmt.Sprintf("add %s under %s; %s", r, where, lineHint),

@@ -15,7 +15,7 @@ var secretFieldNames = sync.OnceValue(func() map[string]string {
 	out := map[string]string{}
 	for _, name := range connector.Names() {
 		spec, _ := connector.Lookup(name)
-		for _, f := range spec.Secret {
+		for _, f := range append(spec.Secret, spec.PlaintextSecret...) {
 			out[f] = name
 		}
 	}

@@ -45,7 +45,7 @@ func TestProblems(t *testing.T) {
 		{
 			name:   "unknown key in nectar.yaml defaults",
 			change: func(f files) { f["nectar.yaml"] += "  imagee: x\n" },
-			want:   []want{{file: "nectar.yaml", line: 11, msg: `unknown key "imagee" under defaults`, hint: `did you mean "image"`}},
+			want:   []want{{file: "nectar.yaml", line: 12, msg: `unknown key "imagee" under defaults`, hint: `did you mean "image"`}},
 			// The bots that take their image from the defaults are not at
 			// fault while nectar.yaml cannot be read.
 			absent: []string{"no image for bot"},

@@ -3,6 +3,7 @@
 package prompt
 
 import (
+	"slices"
 	"errors"
 	"fmt"
 	"io"
@@ -81,7 +82,10 @@ func Credential(t Terminal, account string, spec connector.Spec) (*fleet.Credent
 		}
 		return false
 	}
-	for _, f := range spec.Secret {
+	// A field Hummingbot keeps in plaintext but types as a secret is asked
+	// like a secret: it is one to the operator (nectar writes it as
+	// Hummingbot reads it).
+	for _, f := range append(slices.Clone(spec.Secret), spec.PlaintextSecret...) {
 		var v string
 		for try := 0; ; try++ {
 			var err error
@@ -102,6 +106,9 @@ func Credential(t Terminal, account string, spec connector.Spec) (*fleet.Credent
 		}
 	}
 	for _, f := range spec.Plain {
+		if slices.Contains(spec.PlaintextSecret, f) {
+			continue
+		}
 		form := ""
 		if e := spec.Expects(f); e != "" {
 			form = e + "; "

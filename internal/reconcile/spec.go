@@ -93,7 +93,7 @@ func containerSpec(fleetName, revision, hash, instanceDir string, b *fleet.Bot, 
 	if b.GatewayCerts != "" {
 		// Where Hummingbot looks for the certificates that secure its
 		// connection to Gateway, and where Hummingbot's API binds them.
-		s.Mounts = append(s.Mounts, runtime.Mount{Source: b.GatewayCerts, Target: gatewayCertsTarget})
+		s.Mounts = append(s.Mounts, runtime.Mount{Source: b.GatewayCerts, Target: gatewayCertsTarget, ReadOnly: true})
 	}
 	return s, nil
 }
@@ -154,7 +154,11 @@ func specForHash(s runtime.Spec) string {
 		fmt.Fprintf(&b, "env=%s\n", e)
 	}
 	for _, m := range s.Mounts {
-		fmt.Fprintf(&b, "mount=%s:%s\n", m.Source, m.Target)
+		ro := ""
+		if m.ReadOnly {
+			ro = ":ro"
+		}
+		fmt.Fprintf(&b, "mount=%s:%s%s\n", m.Source, m.Target, ro)
 	}
 	return b.String()
 }

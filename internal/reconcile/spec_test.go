@@ -27,13 +27,13 @@ func TestGatewayCertsMount(t *testing.T) {
 	if strings.Contains(plain, "certs") {
 		t.Errorf("a bot without gateway_certs has a certs mount:\n%s", plain)
 	}
-	if !strings.Contains(certs, "mount=/srv/certs:/home/hummingbot/certs\n") {
-		t.Errorf("no certs mount at /home/hummingbot/certs:\n%s", certs)
+	if !strings.Contains(certs, "mount=/srv/certs:/home/hummingbot/certs:ro\n") {
+		t.Errorf("no read-only certs mount at /home/hummingbot/certs:\n%s", certs)
 	}
 	if plain == certs || certs == moved {
 		t.Error("the certs folder does not shape the hash")
 	}
-	if strings.Replace(certs, "mount=/srv/certs:/home/hummingbot/certs\n", "", 1) != plain {
+	if strings.Replace(certs, "mount=/srv/certs:/home/hummingbot/certs:ro\n", "", 1) != plain {
 		t.Errorf("gateway_certs changed more than its mount:\n%s\nvs\n%s", certs, plain)
 	}
 }

@@ -23,8 +23,19 @@ type connField struct {
 // reordering lines in the credential changes nothing on disk); for others,
 // secrets then settings, each as the credential lists them.
 func connectorFields(cred *fleet.Credential) ([]connField, error) {
+	spec, known := connector.Lookup(cred.Connector)
 	var fields []connField
 	for _, s := range cred.Secrets {
+		if known && spec.FieldKind(s.Name) == connector.PlaintextSecretField {
+			// Hummingbot types it as a secret but never decrypts it: it
+			// must be in the file as written.
+			v, err := yamlValue(s.Value.Reveal())
+			if err != nil {
+				return nil, fmt.Errorf("field %s: %w", s.Name, err)
+			}
+			fields = append(fields, connField{name: s.Name, value: v})
+			continue
+		}
 		fields = append(fields, connField{name: s.Name, secret: true, value: s.Value.Reveal()})
 	}
 	for _, s := range cred.Settings {
@@ -41,7 +52,7 @@ func connectorFields(cred *fleet.Credential) ([]connField, error) {
 		}
 		seen[f.name] = true
 	}
-	if spec, ok := connector.Lookup(cred.Connector); ok {
+	if known {
 		order := spec.Fields()
 		rank := func(name string) int {
 			if i := slices.Index(order, name); i >= 0 {

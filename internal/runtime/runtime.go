@@ -68,6 +68,8 @@ func (c Container) Running() bool { return c.State == StateRunning || c.State ==
 type Mount struct {
 	Source string // host path
 	Target string // path in the container
+	// ReadOnly keeps the container from writing through the mount.
+	ReadOnly bool
 }
 
 // Spec is everything a container is created from.

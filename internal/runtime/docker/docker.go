@@ -232,7 +232,7 @@ func containerConfig(spec runtime.Spec, restart container.RestartPolicy) (*conta
 	for _, m := range spec.Mounts {
 		// A bind mount (not a -v style bind) fails when its source is
 		// missing instead of creating an empty root-owned folder there.
-		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target})
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	return cfg, host
 }
