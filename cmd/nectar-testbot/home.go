@@ -17,7 +17,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/nectarhq/nectar/internal/atomicfile"
+	"github.com/nectarhq/nectar/internal/connector"
 	"github.com/nectarhq/nectar/internal/hbcrypt"
+	"github.com/nectarhq/nectar/internal/hummingbot"
 )
 
 // home is an instance folder, laid out as /home/hummingbot is in the image.
@@ -91,10 +93,14 @@ func (h home) unlock(password string, create bool) ([]string, error) {
 	return names, nil
 }
 
-// checkConnector decrypts every encrypted value of one connector file.
-// The stand-in cannot tell a secret field from a plain one, so a file with
-// no encrypted value at all counts as broken: Hummingbot would choke on
-// the plaintext in its secret fields.
+// checkConnector decrypts every encrypted value of one connector file. For
+// a connector Hummingbot 2.16 has, it holds each field to the connector's
+// facts: a field Hummingbot decrypts must decrypt (plaintext there is
+// Hummingbot's "Non-hexadecimal digit found", which aborts the login), and
+// a secret-typed field it never decrypts must not hold ciphertext (the
+// connector would read the ciphertext as the value). Of another connector
+// it cannot tell a secret field from a plain one, so a file with no
+// encrypted value at all counts as broken.
 func checkConnector(keys *hbcrypt.Keyring, password, path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -108,13 +114,19 @@ func checkConnector(keys *hbcrypt.Keyring, password, path string) (string, error
 	if name+".yml" != filepath.Base(path) {
 		return "", fmt.Errorf("%s: connector: %q does not match the file name", filepath.Base(path), name)
 	}
+	spec, known := connector.Lookup(name)
 	secrets := 0
 	for _, field := range slices.Sorted(maps.Keys(fields)) {
 		s, ok := fields[field].(string)
-		if !ok {
-			continue
+		_, inspectErr := hbcrypt.Inspect(s)
+		encrypted := ok && inspectErr == nil
+		switch {
+		case known && spec.FieldKind(field) == connector.SecretField && fields[field] != nil && !encrypted:
+			return "", fmt.Errorf("%s: field %s: Non-hexadecimal digit found", filepath.Base(path), field)
+		case known && spec.FieldKind(field) == connector.PlaintextSecretField && encrypted:
+			return "", fmt.Errorf("%s: field %s holds ciphertext, but Hummingbot never decrypts it: the connector would read the ciphertext as its value", filepath.Base(path), field)
 		}
-		if _, err := hbcrypt.Inspect(s); err != nil {
+		if !encrypted {
 			continue // a plain setting
 		}
 		if _, err := keys.Decrypt(password, s); err != nil {
@@ -122,7 +134,7 @@ func checkConnector(keys *hbcrypt.Keyring, password, path string) (string, error
 		}
 		secrets++
 	}
-	if secrets == 0 {
+	if secrets == 0 && !(known && len(spec.Secret) == 0) {
 		return "", fmt.Errorf("%s: no encrypted field", filepath.Base(path))
 	}
 	return name, nil
@@ -178,6 +190,15 @@ func (h home) rewriteClientConfig() (map[string]any, error) {
 	}
 	if cfg == nil {
 		cfg = map[string]any{}
+	}
+	// Hummingbot builds its client config model from the file before
+	// anything else, and refuses a key it lacks or a value of the wrong
+	// type; the stand-in holds the file to the same facts (its own marker,
+	// testbot_started, aside).
+	own := maps.Clone(cfg)
+	delete(own, "testbot_started")
+	if ps := hummingbot.CheckClientConfig(own); len(ps) > 0 {
+		return nil, fmt.Errorf("conf_client.yml: %d validation error(s) for ClientConfigMap, first: %s", len(ps), ps[0])
 	}
 	mergeDefaults(cfg, clientDefaults())
 	out, err := yaml.Marshal(cfg)

@@ -820,3 +820,60 @@ func TestControllerLoaderName(t *testing.T) {
 		t.Errorf("loader:\n%s", got)
 	}
 }
+
+// The stand-in refuses at start what Hummingbot 2.16 refuses: a
+// conf_client.yml key or value its client config model does not take.
+func TestClientConfigHeldToHummingbot(t *testing.T) {
+	for body, want := range map[string]string{
+		"log_lvl: INFO\n":                          "log_lvl: unknown key",
+		"mqtt_bridge:\n  mqtt_hots: x\n":           "mqtt_bridge.mqtt_hots: unknown key",
+		"mqtt_bridge:\n  mqtt_port: not-a-port\n":  "mqtt_bridge.mqtt_port: wrong type",
+		"log_level: INFO\ntestbot_started: true\n": "",
+	} {
+		h := home(t.TempDir())
+		os.MkdirAll(h.path("conf"), 0o755)
+		os.WriteFile(h.path("conf", "conf_client.yml"), []byte(body), 0o600)
+		_, err := h.rewriteClientConfig()
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: %v", body, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: err = %v, want %q", body, err, want)
+		}
+	}
+}
+
+// A connector file is held to the connector's fields: what Hummingbot
+// decrypts must be ciphertext that decrypts, what it reads as written must
+// not be ciphertext.
+func TestConnectorFieldsHeldToHummingbot(t *testing.T) {
+	keys := hbcrypt.NewKeyring()
+	const password = "pw"
+	salt := hbcrypt.NewSalt()
+	enc := func(s string) string {
+		v, err := keys.Encrypt(password, salt, []byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tt := range []struct {
+		name, body, want string
+	}{
+		{"binance", "connector: binance\nbinance_api_key: " + enc("k") + "\nbinance_api_secret: " + enc("s") + "\n", ""},
+		{"binance", "connector: binance\nbinance_api_key: " + enc("k") + "\nbinance_api_secret: plain\n", "binance_api_secret: Non-hexadecimal digit found"},
+		{"lighter", "connector: lighter\nlighter_api_private_key: " + enc("k") + "\nlighter_account_limit: '5'\nlighter_l1_address: x\nlighter_api_key_index: 1\n", ""},
+		{"lighter", "connector: lighter\nlighter_api_private_key: " + enc("k") + "\nlighter_account_limit: " + enc("5") + "\n", "lighter_account_limit holds ciphertext"},
+	} {
+		dir := t.TempDir()
+		p := filepath.Join(dir, tt.name+".yml")
+		os.WriteFile(p, []byte(tt.body), 0o600)
+		_, err := checkConnector(keys, password, p)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}

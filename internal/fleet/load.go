@@ -124,7 +124,7 @@ type fleetYAML struct {
 	Recipients []string `yaml:"recipients"`
 	Prune      *bool    `yaml:"prune"`
 	// MaxParallelRestarts is bounded by the schema.
-	MaxParallelRestarts int `yaml:"max_parallel_restarts"`
+	MaxParallelRestarts int      `yaml:"max_parallel_restarts"`
 	ExtraConnectors     []string `yaml:"extra_connectors"`
 	Defaults            struct {
 		Image       string         `yaml:"image"`

@@ -3,11 +3,11 @@
 package prompt
 
 import (
-	"slices"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"golang.org/x/term"
