@@ -220,14 +220,3 @@ func parse(text string) (map[string]Spec, error) {
 	}
 	return out, nil
 }
-
-func splitList(s, sep string) []string {
-	if strings.TrimSpace(s) == "" {
-		return nil
-	}
-	parts := strings.Split(s, sep)
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
-	}
-	return parts
-}

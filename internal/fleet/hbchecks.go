@@ -220,10 +220,7 @@ func (l *loader) need(b *Bot, p string, doc *document, key []string, path, why s
 // engine, say) to the fleet's, leaving out any already there, and keeps
 // them in order.
 func (f *Fleet) AddProblems(ps ...Problem) {
-	for _, p := range ps {
-		f.Problems = append(f.Problems, p)
-	}
-	f.Problems = dedupe(f.Problems)
+	f.Problems = dedupe(append(f.Problems, ps...))
 	sortProblems(f.Problems)
 }
 
