@@ -9,9 +9,12 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/nectarhq/nectar/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
+	testenv.DefaultSignals()
 	// Tests that need a real process (a terminal, say) run this test
 	// binary as nectar itself.
 	if os.Getenv("NECTAR_TEST_AS_MAIN") == "1" {

@@ -29,6 +29,16 @@ func TestHummingbotFormatInPython(t *testing.T) {
 	}
 	nectar("", "init", fleetDir)
 	nectar("", "account", "create", "main")
+	// The private connector below is one Hummingbot's table lacks, let
+	// through as an operator would.
+	settings := filepath.Join(fleetDir, "nectar.yaml")
+	data, err := os.ReadFile(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(settings, append(data, "extra_connectors: [my_private_exchange]\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// Values a user could paste, unicode and YAML-awkward ones among them,
 	// and a few drawn at random from a wide range of code points.

@@ -168,7 +168,7 @@ func TestKillNectarRun(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
 	botFile := filepath.Join(f.dir, "bots", "fk-pmm-btc.yml")
 	for i := range rounds {
-		spec := "account: master_account\nconnectors: [binance]\nenv: {ROUND: \"" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "\"}\n"
+		spec := "account: master_account\nconnectors: [binance]\nconfig: conf_pmm_btc.yml\nenv: {ROUND: \"" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "\"}\n"
 		if err := os.WriteFile(botFile, []byte(spec), 0o644); err != nil {
 			t.Fatal(err)
 		}

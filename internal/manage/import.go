@@ -6,11 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"filippo.io/age"
 
 	"github.com/nectarhq/nectar/internal/atomicfile"
+	"github.com/nectarhq/nectar/internal/connector"
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/hint"
 )
@@ -26,7 +28,7 @@ func (f Folder) ImportAccount(name, password string, creds []*fleet.Credential) 
 	if why := fleet.PasswordProblem(password); why != "" {
 		return nil, errors.New(why)
 	}
-	rs, err := f.checkImport(name)
+	rs, extra, err := f.checkImport(name)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +47,14 @@ func (f Folder) ImportAccount(name, password string, creds []*fleet.Credential) 
 			continue
 		}
 		seen[c.Connector] = true
+		if _, known := connector.Lookup(c.Connector); !known && !slices.Contains(extra, c.Connector) {
+			// Its fields are split by what the Hummingbot folder held
+			// encrypted, which is exact; still, nectar runs a connector
+			// it does not know only when nectar.yaml says so.
+			errs = append(errs, hint.Wrap(fmt.Errorf("connector %s is not a connector of Hummingbot %s", c.Connector, connector.HummingbotVersion),
+				"if the bots' image has it, list it under extra_connectors: in nectar.yaml and import again"))
+			continue
+		}
 		plain, err := MarshalCredential(c)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("connector %s: %w", c.Connector, err))
@@ -98,25 +108,25 @@ func (f Folder) ImportAccount(name, password string, creds []*fleet.Credential) 
 // now, so a caller can refuse before asking for a password and paying for
 // the decryption of a Hummingbot folder.
 func (f Folder) CheckImport(name string) error {
-	_, err := f.checkImport(name)
+	_, _, err := f.checkImport(name)
 	return err
 }
 
-func (f Folder) checkImport(name string) ([]age.Recipient, error) {
+func (f Folder) checkImport(name string) ([]age.Recipient, []string, error) {
 	if err := CheckName("account", name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	_, rs, err := f.settings()
+	fl, rs, err := f.settings()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if has, err := hasAgeFiles(f.accountDir(name)); err != nil {
-		return nil, err
+		return nil, nil, err
 	} else if has {
-		return nil, hint.New(fmt.Sprintf("account %s already exists", name),
+		return nil, nil, hint.New(fmt.Sprintf("account %s already exists", name),
 			"import into a new account name with --account, or delete this one first with `nectar account delete "+name+"`")
 	}
-	return rs, nil
+	return rs, fl.ExtraConnectors, nil
 }
 
 // hasAgeFiles reports whether an account folder holds any age file.

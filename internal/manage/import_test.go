@@ -41,6 +41,18 @@ func binanceCred() *fleet.Credential {
 func TestImportAccount(t *testing.T) {
 	t.Parallel()
 	f, ids := newTestFolder(t)
+	dex := &fleet.Credential{Connector: "my_dex", Secrets: []fleet.SecretField{{Name: "token", Value: "T"}}}
+	if _, err := f.ImportAccount("refused", "PASSWORD-marker", []*fleet.Credential{dex}); err == nil || !strings.Contains(err.Error(), "my_dex is not a connector of Hummingbot") {
+		t.Fatalf("an unlisted connector was imported: %v", err)
+	}
+	settings := filepath.Join(f.Dir, fleet.SettingsFile)
+	data, err := os.ReadFile(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(settings, append(data, "extra_connectors: [my_dex]\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	creds := []*fleet.Credential{
 		binanceCred(),
 		{Connector: "my_dex", Secrets: []fleet.SecretField{{Name: "token", Value: "TOKEN-marker"}},
@@ -65,7 +77,7 @@ func TestImportAccount(t *testing.T) {
 	if acct.Password.Reveal() != "PASSWORD-marker" {
 		t.Errorf("password did not round-trip")
 	}
-	dex := acct.Credentials["my_dex"]
+	dex = acct.Credentials["my_dex"]
 	if len(dex.Secrets) != 1 || dex.Secrets[0].Value.Reveal() != "TOKEN-marker" ||
 		len(dex.Settings) != 2 || dex.Settings[1].Value != int64(5) {
 		t.Errorf("my_dex came back as %+v", dex)
