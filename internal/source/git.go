@@ -65,39 +65,14 @@ func newGit(spec Spec, getenv func(string) string) (*gitSource, error) {
 	g := &gitSource{remote: r, branch: spec.Branch, sub: spec.Path, poll: orDefault(spec.Poll, DefaultPoll), log: spec.Log,
 		refsWatched: func() {}}
 	switch {
-	case isCommitHash(spec.Branch):
+	case plumbing.IsHash(spec.Branch):
 		g.pin = plumbing.NewHash(strings.ToLower(spec.Branch))
-	case spec.Branch != "" && !validRefName(spec.Branch):
+	case spec.Branch != "" && plumbing.NewBranchReferenceName(spec.Branch).Validate() != nil:
+		// git's own rules (check-ref-format), so a typo fails at start
+		// rather than at each poll.
 		return nil, fmt.Errorf("--branch %q is not a valid branch or tag name", spec.Branch)
 	}
 	return g, nil
-}
-
-func isCommitHash(s string) bool {
-	if len(s) != 40 {
-		return false
-	}
-	for _, c := range strings.ToLower(s) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// validRefName keeps to what git accepts as a branch or tag name, roughly
-// (git check-ref-format), so a typo fails at start rather than each poll.
-func validRefName(s string) bool {
-	if s == "" || strings.HasPrefix(s, "-") || strings.HasSuffix(s, "/") || strings.HasSuffix(s, ".lock") ||
-		strings.Contains(s, "..") || strings.Contains(s, "//") || strings.Contains(s, "@{") {
-		return false
-	}
-	for _, c := range s {
-		if c <= ' ' || c == 0x7f || strings.ContainsRune(`~^:?*[\`, c) {
-			return false
-		}
-	}
-	return true
 }
 
 func (g *gitSource) String() string { return g.remote.display }

@@ -393,12 +393,23 @@ func TestGitOpenChecks(t *testing.T) {
 		want string
 	}{
 		{"bad branch", Spec{Source: "https://example.com/f.git", Branch: "a..b"}, "not a valid branch"},
+		{"branch with a space", Spec{Source: "https://example.com/f.git", Branch: "my branch"}, "not a valid branch"},
+		{"branch ending .lock", Spec{Source: "https://example.com/f.git", Branch: "x.lock"}, "not a valid branch"},
+		{"branch starting -", Spec{Source: "https://example.com/f.git", Branch: "-x"}, "not a valid branch"},
+		{"branch with @{", Spec{Source: "https://example.com/f.git", Branch: "a@{1}"}, "not a valid branch"},
+		{"branch with //", Spec{Source: "https://example.com/f.git", Branch: "a//b"}, "not a valid branch"},
 		{"scheme", Spec{Source: "ftp://example.com/f.git"}, "unsupported git URL scheme"},
 		{"file host", Spec{Source: "file://server/f.git"}, "names a host"},
 		{"path escapes", Spec{Source: "https://example.com/f.git", Path: "../x"}, "inside the source"},
 		{"no agent", Spec{Source: "git@example.com:org/f.git"}, EnvGitSSHKey},
 	}
 	t.Setenv("SSH_AUTH_SOCK", "")
+	// Good names and a commit (in either case) open.
+	for _, b := range []string{"main", "release/v1.2", "v2.16.0", "0123456789abcdef0123456789ABCDEF01234567"} {
+		if _, err := open(Spec{Source: "https://example.com/f.git", Branch: b}, noEnv); err != nil {
+			t.Errorf("branch %q: %v", b, err)
+		}
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := open(tc.spec, noEnv)
