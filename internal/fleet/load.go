@@ -600,7 +600,8 @@ func (l *loader) parseCredential(file, account, conn string, plain []byte) *Cred
 		if errors.As(err, &ye) {
 			// The YAML parser's messages may quote the text around the
 			// error, which here is secret: keep only the position.
-			l.ps.add(file, ye.line, 0, hint, "invalid YAML in the credential (only its position is shown: the text may be secret)")
+			// Its hint is nectar's own words, naming no text of the file.
+			l.ps.add(file, ye.line, 0, strings.TrimPrefix(ye.hint+"; "+hint, "; "), "invalid YAML in the credential (only its position is shown: the text may be secret)")
 			return nil
 		}
 		l.ps.add(file, 0, 0, hint, "invalid YAML in the credential (only its position is shown: the text may be secret)")
@@ -851,12 +852,39 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 		for i, c := range y.Connectors {
 			if !slices.Contains(acct.Connectors, c) {
 				n := locate(doc.root, []string{"connectors", fmt.Sprint(i)}, false)
-				l.ps.add(b.File, n.Line, n.Column, fmt.Sprintf("add it with `nectar cred add %s %s`", b.Account, c),
+				l.ps.add(b.File, n.Line, n.Column, l.missingConnectorHint(b.Account, c, acct.Connectors),
 					"account %s has no credential for connector %s (no %s)", b.Account, c, credentialPath(b.Account, c))
 			}
 		}
 	}
 	l.checkLaunch(b, y, at)
+}
+
+// missingConnectorHint is the hint for a bot naming connector c, which its
+// account has no credential for. A name a typo away from one the account
+// has is most likely that one misspelt; a name Hummingbot does not have
+// is no use adding; otherwise the credential is what is missing.
+func (l *loader) missingConnectorHint(account, c string, has []string) string {
+	add := fmt.Sprintf("add it with `nectar cred add %s %s`", account, c)
+	best, bestDist := "", max(2, len(c)/4)+1
+	for _, h := range has {
+		d := editDistance(c, h)
+		if len(c) >= 4 && strings.HasPrefix(h, c) {
+			d = min(d, bestDist-1) // cut short: hyperliquid_perp
+		}
+		if d < bestDist {
+			best, bestDist = h, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("did you mean %s? account %s has a credential for it; if the bot needs %s as well, %s", best, account, c, add)
+	}
+	if _, known := connector.Lookup(c); !known && !l.extraConnectors[c] {
+		if close := connector.Suggest(c); len(close) > 0 {
+			return fmt.Sprintf("%s is not a connector of Hummingbot %s: did you mean %s?", c, connector.HummingbotVersion, strings.Join(close, " or "))
+		}
+	}
+	return add
 }
 
 // checkLaunch finds the config a bot runs and checks that its launch can

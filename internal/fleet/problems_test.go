@@ -185,6 +185,36 @@ func TestProblems(t *testing.T) {
 			want:   []want{{file: "bots/alpha.yml", line: 4, msg: "account master has no credential for connector okx", hint: "nectar cred add master okx"}},
 		},
 		{
+			name:   "misspelt connector of the account",
+			change: func(f files) { f["bots/alpha.yml"] = "account: master\nconnectors: [binanse]\nconfig: conf_pmm.yml\n" },
+			want: []want{{file: "bots/alpha.yml", line: 2, msg: "account master has no credential for connector binanse",
+				hint: "did you mean binance? account master has a credential for it"}},
+		},
+		{
+			name: "connector of the account cut short",
+			change: func(f files) {
+				f["bots/alpha.yml"] = "account: master\nconnectors: [hyperliquid_perp]\nconfig: conf_pmm.yml\n"
+			},
+			want: []want{{file: "bots/alpha.yml", line: 2, msg: "account master has no credential for connector hyperliquid_perp",
+				hint: "did you mean hyperliquid_perpetual?"}},
+		},
+		{
+			name:   "connector Hummingbot lacks, nothing close in the account",
+			change: func(f files) { f["bots/alpha.yml"] = "account: master\nconnectors: [okex]\nconfig: conf_pmm.yml\n" },
+			want: []want{{file: "bots/alpha.yml", line: 2, msg: "account master has no credential for connector okex",
+				hint: "okex is not a connector of Hummingbot 2.16.0: did you mean okx?"}},
+		},
+		{
+			name: "a key with nothing after its colon, its keys not indented",
+			change: func(f files) {
+				f["bots/alpha.yml"] = "account: master\nconfig: conf_pmm.yml\nresources:\ncpus: \"1\"\n"
+			},
+			want: []want{
+				{file: "bots/alpha.yml", line: 3, msg: "resources must be object, not null", hint: "indent the keys that belong under it"},
+				{file: "bots/alpha.yml", line: 4, msg: `unknown key "cpus"`},
+			},
+		},
+		{
 			name:   "missing script_config",
 			change: func(f files) { f["bots/alpha.yml"] = "account: master\nscript_config: nope.yml\n" },
 			want:   []want{{file: "bots/alpha.yml", line: 2, msg: "script config nope.yml not found in conf/scripts/"}},

@@ -156,7 +156,7 @@ func schemaProblem(ps *problems, file string, doc *document, e *jsonschema.Valid
 		}
 	case *kind.Type:
 		line, col := at(where, false)
-		ps.add(file, line, col, "", "%s must be %s, not %s", field, strings.Join(k.Want, " or "), k.Got)
+		ps.add(file, line, col, emptyValueHint(k.Got, k.Want), "%s must be %s, not %s", field, strings.Join(k.Want, " or "), k.Got)
 	case *kind.Enum:
 		line, col := at(where, false)
 		want := make([]string, len(k.Want))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -130,12 +131,20 @@ func syntaxError(err error, data []byte) error {
 		// The problem sits on the first line, which yaml.v3 leaves unnamed.
 		line = 1
 	}
+	if msg == "found unexpected end of stream" {
+		// A quote never closed runs to the end of the file, where yaml.v3
+		// reports it; the quote opened where a parse first ends this way.
+		if k, ok := firstFailing(data, 1, msg); ok {
+			line = k
+		}
+	}
 	// A file that ends inside an open bracket or quote is reported past
 	// its end, on a line of nothing; its last written line is where to look.
 	if last := lastContentLine(data); line > last {
 		line = max(last, 1)
 	}
-	return &errYAML{line: line, msg: "invalid YAML: " + msg}
+	line, hint := syntaxHint(msg, data, line)
+	return &errYAML{line: line, msg: "invalid YAML: " + msg, hint: hint}
 }
 
 // readerProblem tells the problems of yaml.v3's reader (bytes that are not
@@ -188,11 +197,18 @@ const (
 // the first line at which the parse fails with msg, or from when none does
 // within the bounds above.
 func firstFailingLine(data []byte, from int, msg string) int {
+	k, _ := firstFailing(data, from, msg)
+	return k
+}
+
+// firstFailing is firstFailingLine, also telling whether such a line was
+// found (when not, it returns from).
+func firstFailing(data []byte, from int, msg string) (int, bool) {
 	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) ||
 		bytes.Count(data, []byte("\r")) > bytes.Count(data, []byte("\r\n")) {
 		// UTF-16, or line breaks that are a lone CR: lines are not what
 		// counting "\n" finds, so leave the line yaml.v3 gave.
-		return from
+		return from, false
 	}
 	ends := []int{} // ends[k-1]: the offset just past line k
 	for i, b := range data {
@@ -211,10 +227,10 @@ func firstFailingLine(data []byte, from int, msg string) int {
 		var n yaml.Node
 		err := yaml.NewDecoder(bytes.NewReader(data[:ends[k-1]])).Decode(&n)
 		if err != nil && strings.HasSuffix(err.Error(), msg) {
-			return k
+			return k, true
 		}
 	}
-	return from
+	return from, false
 }
 
 // lastContentLine is the number of the last line of data holding anything
@@ -390,4 +406,178 @@ func mapPairs(n *yaml.Node) [][2]*yaml.Node {
 		out = append(out, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
 	}
 	return out
+}
+
+// Hints for YAML syntax errors. yaml.v3 says what its parser did not find,
+// which rarely tells a person what to change; these name the usual cause
+// of each message, in nectar's words. They describe the file's text (a
+// tab, a colon with no space) but never quote it: a credential's text is
+// secret.
+const (
+	hintTab = "this line is indented with a tab; YAML indents with spaces only " +
+		"(replace the tab with spaces, and set your editor to insert spaces)"
+	hintNoSpace = "a colon must be followed by a space to end a key (`key: value`); " +
+		"without it YAML reads the key, the colon and the value as one string"
+	hintNotKey = "each line of a mapping is a key, a colon and a space, then the value (`key: value`): " +
+		"this line lacks the colon or the space after it"
+	hintDeeper = "this line is indented further than the key above it, which already has a value, " +
+		"so YAML reads it as more of that value: indent it like the other keys of its mapping " +
+		"(to nest it instead, leave nothing after the colon of the key above)"
+	hintColonInValue = "a value holding a colon followed by a space must be quoted (`key: \"a: b\"`)"
+	hintIndent       = "this line does not line up with the lines above it: the keys of one mapping start in " +
+		"the same column, and so do the '- ' items of one list; indent with spaces only"
+	hintListIndent = "this line does not line up with the list above it: every item of a list starts " +
+		"with '- ' in the same column, and the next key goes back to the column of the key that holds the list"
+	hintQuote = "a quote opened on this line is never closed: end the value with the same quote mark " +
+		"(\" or '), or drop the opening one"
+	hintBracket = "a [ opened on this line is never closed with ], or its items are not separated by commas " +
+		"(`[binance, kucoin]`)"
+	hintBrace = "a { opened on this line is never closed with }, or its entries are not separated by commas " +
+		"(`{TZ: UTC, LANG: C}`)"
+	hintMissingValue = "a value is missing here: a [ or { left open, or a comma or '- ' with nothing after it"
+	hintBadStart     = "a value cannot start with @ or a backquote (`); put the value in quotes"
+	hintAfterValue   = "something follows a value that is already complete (text after a closing quote, ] or }): " +
+		"quote the whole value, or start a comment with ' #'"
+	hintSeqAfterKey = "a list item ('- ') cannot follow a key on its own line: put each item on a line of its own, " +
+		"indented under the key, or write the list as [a, b]"
+	hintEscape = "inside double quotes a backslash starts an escape: write \\\\ for a backslash, " +
+		"or use single quotes, which take the text as it is"
+	hintAnchor = "a value starting with * or & is read as a YAML alias or anchor: put the value in quotes"
+)
+
+// syntaxHint returns the line at fault and a hint for the syntax error msg
+// that yaml.v3 reported at line of data. The line moves only when the
+// cause is known to sit elsewhere (a missing space after a colon shows
+// only on the line after it).
+func syntaxHint(msg string, data []byte, line int) (int, string) {
+	lines := textLines(data)
+	text := func(k int) []byte {
+		if k < 1 || k > len(lines) {
+			return nil
+		}
+		return lines[k-1]
+	}
+	switch msg {
+	case "found character that cannot start any token":
+		if bytes.ContainsRune(indentOf(text(line)), '\t') {
+			return line, hintTab
+		}
+		return line, hintBadStart
+	case "found a tab character that violates indentation",
+		"found a tab character where an indentation space is expected":
+		return line, hintTab
+	case "mapping values are not allowed in this context":
+		prev := prevContentLine(lines, line)
+		if prev > 0 && missingSpace(text(prev)) {
+			return prev, hintNoSpace
+		}
+		if missingSpace(text(line)) {
+			return line, hintNoSpace
+		}
+		if prev > 0 && len(indentOf(text(line))) > len(indentOf(text(prev))) {
+			return line, hintDeeper
+		}
+		if bytes.Count(text(line), []byte(": ")) > 1 {
+			return line, hintColonInValue
+		}
+		return line, hintDeeper
+	case "could not find expected ':'":
+		if prev := prevContentLine(lines, line); !missingSpace(text(line)) && prev > 0 && missingSpace(text(prev)) {
+			return prev, hintNoSpace
+		}
+		if missingSpace(text(line)) {
+			return line, hintNoSpace
+		}
+		return line, hintNotKey
+	case "found unexpected end of stream":
+		return line, hintQuote
+	case "did not find expected ',' or ']'":
+		return line, hintBracket
+	case "did not find expected ',' or '}'":
+		return line, hintBrace
+	case "did not find expected node content":
+		return line, hintMissingValue
+	case "did not find expected key":
+		if afterValueRE.Match(text(line)) {
+			return line, hintAfterValue
+		}
+		if prev := prevContentLine(lines, line); prev > 0 && len(indentOf(text(line))) > len(indentOf(text(prev))) &&
+			!bytes.HasSuffix(bytes.TrimSpace(text(prev)), []byte(":")) {
+			return line, hintDeeper
+		}
+		return line, hintIndent
+	case "did not find expected '-' indicator":
+		return line, hintListIndent
+	case "did not find expected comment or line break":
+		return line, hintAfterValue
+	case "block sequence entries are not allowed in this context":
+		return line, hintSeqAfterKey
+	case "found unknown escape character", "found invalid Unicode character escape code":
+		return line, hintEscape
+	case "did not find expected alphabetic or numeric character":
+		return line, hintAnchor
+	}
+	return line, ""
+}
+
+// textLines splits data into its lines, or returns nil when its lines are
+// not what "\n" separates (UTF-16, lone CRs): the hints then look at no
+// line and fall back to what the message alone tells.
+func textLines(data []byte) [][]byte {
+	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) ||
+		bytes.Count(data, []byte("\r")) > bytes.Count(data, []byte("\r\n")) {
+		return nil
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	for i, l := range lines {
+		lines[i] = bytes.TrimSuffix(l, []byte("\r"))
+	}
+	return lines
+}
+
+// indentOf is the run of blanks (spaces and tabs) a line starts with.
+func indentOf(l []byte) []byte {
+	return l[:len(l)-len(bytes.TrimLeft(l, " \t"))]
+}
+
+// prevContentLine is the number of the last line before line that holds
+// more than blanks and a comment, or 0.
+func prevContentLine(lines [][]byte, line int) int {
+	for k := min(line-1, len(lines)); k >= 1; k-- {
+		t := bytes.TrimSpace(lines[k-1])
+		if len(t) > 0 && t[0] != '#' {
+			return k
+		}
+	}
+	return 0
+}
+
+// noSpaceRE matches a line that starts (after its indentation and a list
+// item's dash) with a plain key whose colon has no space after it, as in
+// "state:running". A colon followed by "/" is left alone: a URL
+// (http://...) in a plain value is well-formed YAML.
+var noSpaceRE = regexp.MustCompile(`^[ \t]*(?:-[ \t]+)?[A-Za-z0-9_.-]+:[^\s:/]`)
+
+func missingSpace(l []byte) bool { return noSpaceRE.Match(l) }
+
+// afterValueRE matches a line whose value, quoted or in brackets, is
+// followed by more than a comment, as in `account: "a" b`.
+var afterValueRE = regexp.MustCompile(`:[ \t]+("[^"]*"|'[^']*'|\[[^\]]*\]|\{[^}]*\})[ \t]*[^ \t#]`)
+
+// emptyValueHint is the hint for a key that wants a mapping or a list and
+// got nothing (null): most often a colon with nothing after it and the
+// entries meant for it written at its own indentation instead of under it.
+func emptyValueHint(got string, want []string) string {
+	if got != "null" {
+		return ""
+	}
+	switch {
+	case slices.Contains(want, "object"):
+		return "nothing follows the colon, so the value is empty: indent the keys that belong under it " +
+			"by two more spaces than the key (`resources:` then `  cpus: \"1\"`)"
+	case slices.Contains(want, "array"):
+		return "nothing follows the colon, so the list is empty: put its items under it, each on a line " +
+			"starting with '- ', or write the list as [a, b]"
+	}
+	return ""
 }

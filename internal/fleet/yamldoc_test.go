@@ -80,3 +80,70 @@ func FuzzSyntaxErrorLine(f *testing.F) {
 		}
 	})
 }
+
+// TestSyntaxErrorHints pins the hint and the line given for the usual
+// mistakes in a hand-written YAML file, and checks that no hint quotes the
+// file: each file below holds a marker that must not appear in the hint.
+func TestSyntaxErrorHints(t *testing.T) {
+	const m = "zqmarkerzq"
+	tests := []struct {
+		name string
+		src  string
+		line int
+		hint string
+	}{
+		{"tab before a key", "account: " + m + "\nresources:\n\tcpus: \"1\"\n", 3, "indented with a tab"},
+		{"tab before a list item", "account: " + m + "\nconnectors:\n\t- binance\n", 3, "indented with a tab"},
+		{"tab after spaces", "account: " + m + "\nresources:\n  \tcpus: \"1\"\n", 3, "indented with a tab"},
+		{"no space after a colon, a key follows", "account:" + m + "\nstate: running\n", 1, "a colon must be followed by a space"},
+		{"no space after a colon, nested", "account: " + m + "\nresources:\n  cpus:1\n  memory: 1g\n", 3, "a colon must be followed by a space"},
+		{"no space after a colon, last line", "account: " + m + "\nstate:running\n", 2, "a colon must be followed by a space"},
+		{"no space after a colon, mid file", "account: " + m + "\nconfig:conf.yml\nheadless: true\n", 2, "a colon must be followed by a space"},
+		{"no colon at all", "account: " + m + "\nstate running\n", 2, "lacks the colon or the space after it"},
+		{"key indented under a value", "account: " + m + "\n  state: running\n", 2, "indented further than the key above it"},
+		{"key indented under a flow list", "connectors: [" + m + "]\n  config: c.yml\n", 2, "indented further than the key above it"},
+		{"key indented less than its mapping", "account: a\nresources:\n    cpus: 1\n  memory: " + m + "\n", 4, "does not line up with the lines above it"},
+		{"list item out of line", "account: a\nconnectors:\n  - " + m + "\n - kucoin\n", 4, "does not line up with the lines above it"},
+		{"key after a list at the wrong column", "- " + m + "\nb: 1\n", 2, "every item of a list starts with '- '"},
+		{"colon and space in a value", "account: " + m + ": b\n", 1, "must be quoted"},
+		{"unclosed double quote", "account: \"" + m + "\nstate: running\nconfig: c.yml\n", 1, "a quote opened on this line is never closed"},
+		{"unclosed single quote", "state: running\naccount: '" + m + "\nconfig: c.yml\n", 2, "a quote opened on this line is never closed"},
+		{"unclosed bracket", "account: a\nconnectors: [" + m + ", kucoin\nstate: running\n", 2, "a [ opened on this line is never closed"},
+		{"unclosed brace", "account: a\nenv: {TZ: " + m + "\nstate: running\n", 2, "a { opened on this line is never closed"},
+		{"text after a closing quote", "account: \"" + m + "\" x\n", 1, "something follows a value that is already complete"},
+		{"list item after a key", "connectors: - " + m + "\n", 1, "cannot follow a key on its own line"},
+		{"value starting with @", "account: @" + m + "\n", 1, "cannot start with @"},
+		{"bad escape in double quotes", "account: \"" + m + "\\q\"\n", 1, "a backslash starts an escape"},
+	}
+	for _, tt := range tests {
+		_, err := parseYAML([]byte(tt.src))
+		var e *errYAML
+		if !errors.As(err, &e) {
+			t.Errorf("%s: error %v, want a YAML syntax error", tt.name, err)
+			continue
+		}
+		if e.line != tt.line || !strings.Contains(e.hint, tt.hint) {
+			t.Errorf("%s: line %d (%s), hint %q; want line %d, a hint with %q", tt.name, e.line, e.msg, e.hint, tt.line, tt.hint)
+		}
+		if strings.Contains(e.hint, m) || strings.Contains(e.msg, m) {
+			t.Errorf("%s: the problem quotes the file: %s / %s", tt.name, e.msg, e.hint)
+		}
+	}
+}
+
+// TestSyntaxHintInCredential: a credential's YAML error keeps to its
+// position, and now says what to fix too, still without its text.
+func TestSyntaxHintInCredential(t *testing.T) {
+	const secret = "s3cr3tvalue"
+	_, ps := ParseCredential("master", "binance", []byte("connector: binance\nsecrets:\n\tbinance_api_key: "+secret+"\n"))
+	if len(ps) != 1 {
+		t.Fatalf("problems %v, want one", ps)
+	}
+	p := ps[0]
+	if p.Line != 3 || !strings.Contains(p.Hint, "indented with a tab") || !strings.Contains(p.Hint, "nectar cred edit master binance") {
+		t.Errorf("problem %s, want line 3 with the tab hint and the cred edit hint", p.String())
+	}
+	if strings.Contains(p.String(), secret) {
+		t.Errorf("the problem quotes the credential: %s", p.String())
+	}
+}
