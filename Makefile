@@ -56,8 +56,11 @@ demo: build testbot-image
 	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) --state-dir $(DEMO_STATE) plan
 	NECTAR_AGE_KEY_FILE=$(DEMO_KEY) $(BIN)/nectar --source $(EXAMPLE) --state-dir $(DEMO_STATE) run
 
+# Quiet when there is nothing to remove; a Docker that does not answer is
+# still an error.
 demo-clean:
-	-docker rm -f $$(docker ps -aq --filter label=nectar.fleet=quickstart) 2>/dev/null
+	@ids=$$(docker ps -aq --filter label=nectar.fleet=quickstart) || exit 1; \
+	if [ -n "$$ids" ]; then docker rm -f $$ids; fi
 
 # The stand-in for Hummingbot used by tests and the demo: a static binary in
 # an image built FROM scratch, so nothing is pulled. The script is also what

@@ -47,9 +47,11 @@ func (a *app) rootCommand() *cobra.Command {
 			}
 			return nil
 		},
-		SilenceUsage:      true,
-		SilenceErrors:     true,
-		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// `nectar completion bash|zsh|fish|powershell` prints the shell's
+		// completion script; its help says how to load it.
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.source, "source", ".", "the fleet source: a folder, or a git URL (https://, ssh://, git@host:path, file://)")
@@ -133,7 +135,7 @@ func (a *app) logger() *slog.Logger {
 func (a *app) identities() (*secrets.Identities, error) {
 	ids, err := secrets.LoadIdentities(a.identity)
 	if err != nil {
-		return nil, hint.Wrap(err, "make one with `nectar keygen -o ~/.config/nectar/age.key`, or pass yours with --identity")
+		return nil, hint.Wrap(err, a.identityHint())
 	}
 	return ids, nil
 }

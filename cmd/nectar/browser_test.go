@@ -81,7 +81,7 @@ func TestStatusPageFollowsTheFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := exec.Command(self, "status", "--addr", base)
+	st := exec.Command(self, "status", "--listen", base)
 	st.Env = append(os.Environ(), "NECTAR_TEST_AS_MAIN=1")
 	if text, err := st.CombinedOutput(); err != nil || !regexp.MustCompile(`(?m)^eb-pmm-btc\s+held\b`).Match(text) {
 		t.Errorf("nectar status: %v\n%s", err, text)

@@ -25,6 +25,9 @@ func (a *app) statusCommand() *cobra.Command {
 			"     be fetched, or Docker does not answer the daemon (the same 3 as `plan --exit-code`'s)",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("addr") {
+				warnf(a.stderr, "--addr is deprecated: use --listen, as in `nectar run`")
+			}
 			if !strings.Contains(addr, "://") {
 				addr = "http://" + addr
 			}
@@ -48,6 +51,12 @@ func (a *app) statusCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the daemon's JSON as is")
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "where the daemon serves its status page")
+	// --listen, as in `nectar run`: the address given to one is the one to
+	// give the other. --addr was this command's name for it before.
+	cmd.Flags().StringVar(&addr, "listen", "127.0.0.1:8090", "the `address` of the daemon's status page, as given to nectar run --listen")
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "old name of --listen")
+	// Hidden, and warned about here rather than by cobra, which would print
+	// its warning on standard output, into a --json reader's input.
+	_ = cmd.Flags().MarkHidden("addr")
 	return cmd
 }

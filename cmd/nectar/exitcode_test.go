@@ -114,14 +114,14 @@ func TestStatusExitCode(t *testing.T) {
 	for _, c := range cases {
 		current = base
 		c.edit(&current)
-		for _, args := range [][]string{{"status", "--addr", srv.URL}, {"status", "--json", "--addr", srv.URL}} {
+		for _, args := range [][]string{{"status", "--listen", srv.URL}, {"status", "--json", "--listen", srv.URL}} {
 			code, out := nectarCode(t, args...)
 			if code != c.want {
 				t.Errorf("%s: nectar %v exited %d, want %d:\n%s", c.name, args, code, c.want, out)
 			}
 		}
 	}
-	if code, out := nectarCode(t, "status", "--addr", "127.0.0.1:1"); code != 1 {
+	if code, out := nectarCode(t, "status", "--listen", "127.0.0.1:1"); code != 1 {
 		t.Errorf("nectar status with no daemon exited %d, want 1:\n%s", code, out)
 	}
 	if _, help := nectarCode(t, "status", "--help"); !strings.Contains(help, "3  a bot failed") {

@@ -141,7 +141,7 @@ func TestStatusSignalsOnTheEngine(t *testing.T) {
 		t.Errorf("next attempt %s for an error at %s, want about a resync (1m) later", failed.NextAttempt, failed.LastErrorAt)
 	}
 	self, _ := os.Executable()
-	st := exec.Command(self, "status", "--addr", base)
+	st := exec.Command(self, "status", "--listen", base)
 	st.Env = append(os.Environ(), "NECTAR_TEST_AS_MAIN=1")
 	text, err := st.CombinedOutput()
 	if code := st.ProcessState.ExitCode(); code != 3 || !strings.Contains(string(text), "next attempt:") || !strings.Contains(string(text), "hint: ") {

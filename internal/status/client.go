@@ -41,7 +41,7 @@ func Fetch(ctx context.Context, baseURL, token string) (Status, error) {
 	resp, err := statusClient.Do(req)
 	if err != nil {
 		return Status{}, hint.Wrap(fmt.Errorf("asking the daemon at %s: %s", shown, redact(err.Error())),
-			"is `nectar run` running there? it serves its status on 127.0.0.1:8090 unless told otherwise")
+			"is `nectar run` running there? it serves its status on 127.0.0.1:8090 unless told otherwise with --listen; give status the same --listen")
 	}
 	defer resp.Body.Close()
 	body := io.LimitReader(resp.Body, maxStatusBody)
