@@ -65,6 +65,12 @@ func TestStatusPageFollowsTheFolder(t *testing.T) {
 	}
 	waitFor("eb-pmm-btc ready", condition("eb-pmm-btc")+` === "ready"`)
 	waitFor("the event stream", `document.getElementById("live").getAttribute("data-state") === "on"`)
+	// At 1280 px the overview does not scroll sideways.
+	run("narrowing the window", chromedp.EmulateViewport(1280, 900))
+	if got := eval(`[document.documentElement].concat(Array.from(document.querySelectorAll(".scroll, table")))
+		.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => (e.id || e.className || e.tagName) + " " + e.scrollWidth + " > " + e.clientWidth).join("; ")`); got != "" {
+		t.Errorf("at 1280 px the overview scrolls sideways: %s", got)
+	}
 	eval(`window.__notReloaded = "same page"; "ok"`)
 
 	bot := filepath.Join(dir, "bots", "eb-pmm-btc.yml")

@@ -104,6 +104,13 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Errorf("the stylesheet is not applied (brand font weight %s)", w)
 	}
 	waitFor("the event stream", `document.getElementById("live").getAttribute("data-state") === "on"`)
+	// The overview fits a 1280 px wide window: neither the page nor the
+	// bots' table scrolls sideways (what does not fit is on the bot page).
+	run("narrowing the window", chromedp.EmulateViewport(1280, 900))
+	if got := eval(fitsWidth); got != "" {
+		t.Errorf("at 1280 px the overview scrolls sideways: %s", got)
+	}
+	run("widening the window", chromedp.EmulateViewport(1440, 900))
 	eval(`window.__notReloaded = "still the same page"; "ok"`)
 	if got := eval(cell("pmm-btc", "condition")); got != "ready" {
 		t.Fatalf("pmm-btc is %q before the pass, want ready", got)
@@ -167,3 +174,16 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Errorf("the browser console reports: %s", console[i])
 	}
 }
+
+// fitsWidth evaluates to "" when nothing on the page is wider than its
+// box (the page itself, and every element that may scroll sideways), and
+// otherwise names what overflows and by how much.
+const fitsWidth = `(function () {
+  var out = [];
+  var d = document.documentElement;
+  if (d.scrollWidth > d.clientWidth) { out.push("page " + d.scrollWidth + " > " + d.clientWidth); }
+  document.querySelectorAll(".scroll, table").forEach(function (e) {
+    if (e.scrollWidth > e.clientWidth + 1) { out.push((e.id || e.className || e.tagName) + " " + e.scrollWidth + " > " + e.clientWidth); }
+  });
+  return out.join("; ");
+})()`
