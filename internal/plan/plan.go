@@ -81,9 +81,14 @@ type Desired struct {
 	// Hash is the keyed digest of everything that shapes the container and
 	// its files; it becomes the container's nectar.hash label.
 	Hash string
-	// Parts are keyed digests of the pieces behind Hash (image, spec, env,
-	// password, credential/<c>, file/<path>, ...), to explain a change.
+	// Parts are digests of the pieces behind Hash, to explain a change:
+	// image, setting/<name>, env/<VAR>, mount/<target>, password,
+	// client_config, credential/<c> and file/<path>.
 	Parts map[string]string
+	// Settings are the values of the container's settings (network,
+	// restart, cpus, memory, stop timeout, command, ...), none of them
+	// secret, so a change can say from what to what.
+	Settings map[string]string
 	// Problems, when not empty, stall the bot: its files did not load.
 	Problems []string
 	// DiskDrift lists files nectar owns (connector files,
@@ -97,10 +102,15 @@ type Desired struct {
 }
 
 // Applied is what nectar recorded when it last created the bot's container.
+//
+// A record written by an older nectar held two coarse parts,
+// "environment" and "container settings", instead of one per variable and
+// setting, and no Settings; it still explains what it can.
 type Applied struct {
-	Hash  string
-	Image string
-	Parts map[string]string
+	Hash     string
+	Image    string
+	Parts    map[string]string
+	Settings map[string]string `json:",omitempty"`
 }
 
 // Starts lists when nectar started a bot's container, for back-off and
@@ -341,7 +351,10 @@ func Backoff(n int) time.Duration {
 	return min(d, BackoffMax)
 }
 
-// changeReason explains a hash change from the parts that differ.
+// changeReason explains a hash change from the parts that differ. It
+// names what changed (a variable, a file, a mount, a setting) and never a
+// value that could be secret: the values of settings, which are not, are
+// shown; of the environment, only the variable's name.
 func changeReason(d Desired, last Applied, c *runtime.Container) string {
 	if c.Hash() == "" {
 		return "the container has no nectar.hash label"
@@ -350,9 +363,13 @@ func changeReason(d Desired, last Applied, c *runtime.Container) string {
 		if last.Image != "" && last.Image != d.Image {
 			return fmt.Sprintf("image %s → %s", last.Image, d.Image)
 		}
-		return "the container was made from another configuration"
+		return "the container was made from another configuration (nectar has no record of what it applied to it)"
 	}
+	// An older record's coarse parts cannot be compared with the fine
+	// ones; what both formats share still can.
+	_, coarse := last.Parts["container settings"]
 	var reasons, files []string
+	var env, mounts [3][]string // added, removed, changed
 	keys := slices.Sorted(maps.Keys(joinKeys(d.Parts, last.Parts)))
 	for _, k := range keys {
 		now, was := d.Parts[k], last.Parts[k]
@@ -360,33 +377,73 @@ func changeReason(d Desired, last Applied, c *runtime.Container) string {
 			continue
 		}
 		kind, name, _ := strings.Cut(k, "/")
+		if coarse && (kind == "setting" || kind == "env" || kind == "mount" || k == "environment" || k == "container settings") {
+			continue
+		}
+		change := 2
+		switch {
+		case was == "":
+			change = 0
+		case now == "":
+			change = 1
+		}
 		switch kind {
 		case "image":
 			reasons = append(reasons, fmt.Sprintf("image %s → %s", last.Image, d.Image))
 		case "password":
 			reasons = append(reasons, "account password changed")
+		case "client_config":
+			reasons = append(reasons, "client_config changed")
+		case "setting":
+			reasons = append(reasons, settingChange(name, last.Settings[name], d.Settings[name]))
+		case "env":
+			env[change] = append(env[change], name)
+		case "mount":
+			mounts[change] = append(mounts[change], name)
 		case "credential":
-			switch {
-			case was == "":
-				reasons = append(reasons, "connector "+name+" added")
-			case now == "":
-				reasons = append(reasons, "connector "+name+" removed")
-			default:
-				reasons = append(reasons, "credential "+name+" changed")
-			}
+			reasons = append(reasons, [3]string{"connector " + name + " added", "connector " + name + " removed", "credential " + name + " changed"}[change])
 		case "file":
 			files = append(files, name)
 		default:
 			reasons = append(reasons, k+" changed")
 		}
 	}
+	for i, verb := range []string{"added", "removed", "changed"} {
+		if n := len(env[i]); n > 0 {
+			reasons = append(reasons, fmt.Sprintf("environment variable%s %s %s", plural(n), listSome(env[i]), verb))
+		}
+	}
+	for i, verb := range []string{"added", "removed", "changed"} {
+		if n := len(mounts[i]); n > 0 {
+			reasons = append(reasons, fmt.Sprintf("mount%s of %s %s", plural(n), listSome(mounts[i]), verb))
+		}
+	}
 	if len(files) > 0 {
 		reasons = append(reasons, listSome(files)+" changed")
 	}
 	if len(reasons) == 0 {
+		if coarse {
+			return "the container's environment or settings changed (recorded by an older nectar, which did not keep which)"
+		}
 		return "configuration changed"
 	}
 	return strings.Join(reasons, "; ")
+}
+
+// settingChange says how one container setting changed, with its values
+// when both are known.
+func settingChange(name, was, now string) string {
+	if was == "" || now == "" {
+		return name + " changed"
+	}
+	return fmt.Sprintf("%s %s → %s", name, was, now)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 func joinKeys(a, b map[string]string) map[string]string {

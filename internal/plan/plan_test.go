@@ -371,3 +371,124 @@ func TestShadowNote(t *testing.T) {
 		t.Errorf("got %v", acts)
 	}
 }
+
+// TestChangeReasonNamesWhatChanged: a recreate names the variable, the
+// setting, the mount or the file that changed, never a value of the
+// environment; an older record, with coarse parts, still explains what it
+// can and never fails.
+func TestChangeReasonNamesWhatChanged(t *testing.T) {
+	fine := func(mods ...func(p, s map[string]string)) (map[string]string, map[string]string) {
+		p := map[string]string{"image": "i1", "password": "p1", "credential/binance": "c1", "client_config": "cc1",
+			"env/TZ": "tz1", "env/API_TOKEN": "tok1", "mount//home/hummingbot/conf": "m1",
+			"setting/network": "n1", "setting/stop timeout": "st1", "setting/command": "cmd1"}
+		s := map[string]string{"network": "host", "stop timeout": "1m30s", "command": "hbot start a.yml --v2-script --foreground"}
+		for _, m := range mods {
+			m(p, s)
+		}
+		return p, s
+	}
+	tests := []struct {
+		name    string
+		now     func(p, s map[string]string)
+		record  func(a *Applied)
+		want    []string
+		wantNot []string
+	}{
+		{
+			name:    "an environment variable added and one changed, by name only",
+			now:     func(p, s map[string]string) { p["env/EXTRA"] = "x1"; p["env/API_TOKEN"] = "tok2" },
+			want:    []string{"environment variable EXTRA added", "environment variable API_TOKEN changed"},
+			wantNot: []string{"tok", "x1", "configuration changed"},
+		},
+		{
+			name: "an environment variable removed",
+			now:  func(p, s map[string]string) { delete(p, "env/TZ") },
+			want: []string{"environment variable TZ removed"},
+		},
+		{
+			name: "settings, with their values",
+			now: func(p, s map[string]string) {
+				p["setting/network"], s["network"] = "n2", "bridge"
+				p["setting/stop timeout"], s["stop timeout"] = "st2", "30s"
+			},
+			want: []string{"network host → bridge", "stop timeout 1m30s → 30s"},
+		},
+		{
+			name: "the command",
+			now: func(p, s map[string]string) {
+				p["setting/command"], s["command"] = "cmd2", "hbot start b.yml --v2-script --foreground"
+			},
+			want: []string{"command hbot start a.yml --v2-script --foreground → hbot start b.yml --v2-script --foreground"},
+		},
+		{
+			name: "a mount added and one changed",
+			now: func(p, s map[string]string) {
+				p["mount//home/hummingbot/certs"] = "m9"
+				p["mount//home/hummingbot/conf"] = "m2"
+			},
+			want: []string{"mount of /home/hummingbot/certs added", "mount of /home/hummingbot/conf changed"},
+		},
+		{
+			name: "client_config and a file",
+			now:  func(p, s map[string]string) { p["client_config"] = "cc2"; p["file/conf/scripts/x.yml"] = "f1" },
+			want: []string{"client_config changed", "conf/scripts/x.yml changed"},
+		},
+		{
+			name: "a setting whose old value the record lacks",
+			now:  func(p, s map[string]string) { p["setting/network"], s["network"] = "n2", "bridge" },
+			record: func(a *Applied) {
+				a.Settings = nil
+			},
+			want: []string{"network changed"},
+		},
+		{
+			name: "an older record, coarse: environment or settings",
+			record: func(a *Applied) {
+				a.Parts = map[string]string{"image": "i1", "password": "p1", "credential/binance": "c1", "client_config": "cc1",
+					"environment": "e-old", "container settings": "s-old"}
+				a.Settings = nil
+			},
+			want:    []string{"environment or settings changed (recorded by an older nectar"},
+			wantNot: []string{"variable", "mount"},
+		},
+		{
+			name: "an older record, coarse, and the password changed",
+			now:  func(p, s map[string]string) { p["password"] = "p2" },
+			record: func(a *Applied) {
+				a.Parts = map[string]string{"image": "i1", "password": "p1", "credential/binance": "c1", "client_config": "cc1",
+					"environment": "e-old", "container settings": "s-old"}
+			},
+			want:    []string{"account password changed"},
+			wantNot: []string{"variable", "mount", "setting"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wasP, wasS := fine()
+			last := Applied{Hash: "h1", Image: "img", Parts: wasP, Settings: wasS}
+			if tt.record != nil {
+				tt.record(&last)
+			}
+			nowP, nowS := fine()
+			if tt.now != nil {
+				tt.now(nowP, nowS)
+			}
+			d := desired("a", func(d *Desired) { d.Image, d.Parts, d.Settings = "img", nowP, nowS })
+			got := Make(Input{SourceOK: true, Desired: map[string]Desired{"a": d},
+				Observed: []runtime.Container{container("a", "h1", "running", -1)}, Applied: map[string]Applied{"a": last}, Now: now})
+			if len(got) != 1 || got[0].Kind != Recreate {
+				t.Fatalf("%v", got)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got[0].Reason, w) {
+					t.Errorf("reason %q lacks %q", got[0].Reason, w)
+				}
+			}
+			for _, w := range tt.wantNot {
+				if strings.Contains(got[0].Reason, w) {
+					t.Errorf("reason %q holds %q", got[0].Reason, w)
+				}
+			}
+		})
+	}
+}

@@ -150,7 +150,7 @@ func TestEngineReconcileTable(t *testing.T) {
 	first := h.containers()[pmm][0].ID
 	os.WriteFile(filepath.Join(h.dir, "bots", pmm+".yml"), []byte("account: master_account\nconnectors: [binance]\nscript_config: conf_pmm_btc.yml\nheadless: true\nenv: {EXTRA: one}\n"), 0o644)
 	o := h.expect(h.pass(), pmm, plan.Recreate)
-	if !strings.Contains(o.Reason, "environment changed") {
+	if !strings.Contains(o.Reason, "environment variable EXTRA added") {
 		t.Errorf("reason %q", o.Reason)
 	}
 	if cs := h.containers()[pmm]; len(cs) != 1 || cs[0].ID == first || !cs[0].Running() {

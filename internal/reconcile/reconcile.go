@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -358,7 +359,7 @@ func (r *Reconciler) desire(fl *fleet.Fleet, b *fleet.Bot, revision string) want
 	if image, ok := r.images.get(b.Image); ok {
 		d.Shadowed = render.Shadowed(fl, image)
 	}
-	d.Parts = parts(pv, spec, specText)
+	d.Parts, d.Settings = r.parts(pv, spec)
 	return wanted{desired: d, spec: spec}
 }
 
@@ -370,21 +371,29 @@ func combine(renderDigest, specText string) string {
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// parts names the pieces behind the hash, so a change can be explained.
-func parts(pv *render.Preview, spec runtime.Spec, specText string) map[string]string {
+// parts names the pieces behind the hash, so a change can be explained:
+// each setting, each environment variable and each mount on its own, and
+// each rendered file. The values of settings are not secret and are kept
+// as they are (settings), so a change can say from what to what; the
+// environment and the mounts are kept as keyed digests only, since a bot's
+// env: is where a careless secret would land.
+func (r *Reconciler) parts(pv *render.Preview, spec runtime.Spec) (parts, settings map[string]string) {
 	out := map[string]string{"image": short(spec.Image)}
-	var env, rest []string
-	for _, line := range strings.Split(specText, "\n") {
-		switch {
-		case strings.HasPrefix(line, "image="):
-		case strings.HasPrefix(line, "env="):
-			env = append(env, line)
-		default:
-			rest = append(rest, line)
-		}
+	settings = specSettings(spec)
+	for k, v := range settings {
+		out["setting/"+k] = short(v)
 	}
-	out["environment"] = short(strings.Join(env, "\n"))
-	out["container settings"] = short(strings.Join(rest, "\n"))
+	for _, e := range spec.Env {
+		k, v, _ := strings.Cut(e, "=")
+		if slices.Contains(passwordVars, k) {
+			// The password is the password part, from its own file.
+			continue
+		}
+		out["env/"+k] = r.opts.Renderer.PartDigest("env/"+k, v)
+	}
+	for _, m := range spec.Mounts {
+		out["mount/"+m.Target] = r.opts.Renderer.PartDigest("mount/"+m.Target, fmt.Sprintf("%s:%v", m.Source, m.ReadOnly))
+	}
 	for _, f := range pv.Files {
 		switch {
 		case f.Path == render.PasswordVerification:
@@ -397,7 +406,47 @@ func parts(pv *render.Preview, spec runtime.Spec, specText string) map[string]st
 			out["file/"+f.Path] = f.Digest
 		}
 	}
-	return out
+	return out, settings
+}
+
+// specSettings are the container's settings by the names plan uses to
+// explain a change, with their values as a person reads them.
+func specSettings(s runtime.Spec) map[string]string {
+	cmd := "the image's own"
+	if s.Cmd != nil {
+		cmd = strings.Join(s.Cmd, " ")
+	}
+	return map[string]string{
+		"name":         s.Name,
+		"network":      s.Network,
+		"restart":      s.Restart,
+		"cpus":         cpusText(s.NanoCPUs),
+		"memory":       memoryText(s.MemoryBytes),
+		"stop timeout": s.StopTimeout.String(),
+		"command":      cmd,
+		"logs":         fmt.Sprintf("%s × %d", s.LogMaxSize, s.LogMaxFiles),
+	}
+}
+
+func cpusText(nano int64) string {
+	if nano == 0 {
+		return "unlimited"
+	}
+	return strconv.FormatFloat(float64(nano)/1e9, 'f', -1, 64)
+}
+
+func memoryText(b int64) string {
+	switch {
+	case b == 0:
+		return "unlimited"
+	case b%(1<<30) == 0:
+		return fmt.Sprintf("%dg", b>>30)
+	case b%(1<<20) == 0:
+		return fmt.Sprintf("%dm", b>>20)
+	case b%(1<<10) == 0:
+		return fmt.Sprintf("%dk", b>>10)
+	}
+	return fmt.Sprintf("%db", b)
 }
 
 func short(s string) string {
@@ -714,7 +763,7 @@ func conflictHint(name, fleetName string) string {
 // against it.
 func (x *executor) recordApplied() {
 	w := x.st.want[x.o.Bot]
-	if err := x.r.records.write(x.o.Bot, plan.Applied{Hash: w.desired.Hash, Image: w.desired.Image, Parts: w.desired.Parts}); err != nil {
+	if err := x.r.records.write(x.o.Bot, plan.Applied{Hash: w.desired.Hash, Image: w.desired.Image, Parts: w.desired.Parts, Settings: w.desired.Settings}); err != nil {
 		x.r.opts.Log.Warn("cannot record what was applied", "bot", x.o.Bot, "error", err)
 	}
 }

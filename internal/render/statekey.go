@@ -153,3 +153,15 @@ func (r *Renderer) accountSalt(account, password string) []byte {
 func (r *Renderer) diskDigest(data []byte) digest {
 	return r.newKeyed(labelDisk).add(data).sum()
 }
+
+// labelPart keeps the digests of a container's parts apart from the
+// render's own.
+const labelPart = "nectar/reconcile/part/v1"
+
+// PartDigest is a short keyed digest of one named piece of a bot's
+// container (an environment variable's value, a mount), kept in nectar's
+// record of what it applied so that a later change can be named. It is
+// keyed so that the record never lets anyone test guesses of a value.
+func (r *Renderer) PartDigest(name, value string) string {
+	return r.newKeyed(labelPart).addString(name, value).sum().String()[:16]
+}
