@@ -16,6 +16,7 @@ import (
 
 	"github.com/nectarhq/nectar/internal/daemon"
 	"github.com/nectarhq/nectar/internal/hint"
+	"github.com/nectarhq/nectar/internal/reconcile"
 	"github.com/nectarhq/nectar/internal/source"
 	"github.com/nectarhq/nectar/internal/status"
 )
@@ -91,8 +92,10 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	inspections := daemon.NewInspections()
 	store := status.NewStore(status.StoreOptions{Source: src.String(), Files: e.rd.Files, Derivations: e.rd.Derivations,
 		Inspected: inspections.Get, Resync: f.resync})
+	// The bot page's log, masked with the secrets of the fleet last loaded.
+	logs := &status.LogReader{InstanceDir: e.rd.InstanceDir}
 	if f.listen != "" {
-		stop, err := a.serveStatus(ctx, f.listen, token, status.NewHandler(store, status.HandlerOptions{Token: token, Version: version, Log: log}))
+		stop, err := a.serveStatus(ctx, f.listen, token, status.NewHandler(store, status.HandlerOptions{Token: token, Version: version, Log: log, Logs: logs}))
 		if err != nil {
 			return err
 		}
@@ -104,7 +107,12 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		Reconciler: e.r,
 		Resync:     f.resync,
 		Log:        log,
-		OnPass:     store.RecordPass,
+		OnPass: func(res *reconcile.Result, src reconcile.Source, err error) {
+			if res != nil && res.SourceOK {
+				logs.Update(res.Loaded)
+			}
+			store.RecordPass(res, src, err)
+		},
 		// Start times and the engine's restart counts, for the page.
 		Inspections: inspections,
 		Health: daemon.Health{

@@ -14,6 +14,8 @@ import (
 
 // HandlerOptions configure the status page's handler.
 type HandlerOptions struct {
+	// Logs reads the end of a bot's log for its page; nil shows none.
+	Logs *LogReader
 	// Token, when set, is required on every request but /healthz and the
 	// page's static assets: "Authorization: Bearer <token>", or
 	// "?token=<token>" once in a browser (a cookie then carries it).

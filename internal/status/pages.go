@@ -2,6 +2,8 @@ package status
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,6 +27,11 @@ type pageData struct {
 	File     *sharedFile
 	// Missing is the path a 404 page could not find.
 	Missing string
+	// Log is the end of the bot's log, for the bot page; nil when none.
+	Log *LogTail
+	// cacheTag tells apart answers of one path, snapshot and second that
+	// differ all the same (a log that grew).
+	cacheTag string
 }
 
 func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
@@ -38,7 +45,13 @@ func (h *handler) bot(w http.ResponseWriter, r *http.Request, name string) {
 		h.notFound(w, r)
 		return
 	}
-	h.page(w, r, snap, http.StatusOK, "bot", pageData{Title: "Bot " + name, Nav: "overview", Bot: b})
+	data := pageData{Title: "Bot " + name, Nav: "overview", Bot: b}
+	if tail, ok := h.opts.Logs.Tail(name); ok {
+		data.Log = &tail
+		sum := sha256.Sum256([]byte(tail.File + "\x00" + tail.Modified.String() + "\x00" + strings.Join(tail.Lines, "\n")))
+		data.cacheTag = " log " + hex.EncodeToString(sum[:8])
+	}
+	h.page(w, r, snap, http.StatusOK, "bot", data)
 }
 
 func (h *handler) accounts(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +118,7 @@ func fileHref(p string) string {
 func (h *handler) page(w http.ResponseWriter, r *http.Request, snap *snapshot, code int, name string, data pageData) {
 	const ctype = "text/html; charset=utf-8"
 	now := h.now()
-	key := "html " + r.URL.Path
+	key := "html " + r.URL.Path + data.cacheTag
 	if code == http.StatusOK {
 		if body, ok := h.cache.get(snap.version, now, key); ok {
 			writeBody(w, code, ctype, body)
