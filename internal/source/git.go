@@ -55,6 +55,7 @@ type gitSnapshot struct {
 	commit plumbing.Hash
 	rev    string
 	fs     *treeFS
+	info   *Commit
 }
 
 func newGit(spec Spec, getenv func(string) string) (*gitSource, error) {
@@ -83,7 +84,7 @@ func (g *gitSource) Snapshot(ctx context.Context) (Snapshot, error) {
 	if snap == nil {
 		return Snapshot{}, err
 	}
-	return Snapshot{Revision: snap.rev, FS: snap.fs, Close: noClose}, err
+	return Snapshot{Revision: snap.rev, Commit: snap.info, FS: snap.fs, Close: noClose}, err
 }
 
 // sync brings current up to date with the remote. On failure it returns
@@ -334,7 +335,8 @@ func (g *gitSource) snapshotAt(st *memory.Storage, ref string, hash plumbing.Has
 	if ref != "" {
 		rev = ref + "@" + rev
 	}
-	return &gitSnapshot{ref: ref, commit: commit.Hash, rev: rev, fs: fsys}, nil
+	info := &Commit{Subject: commitText(commit.Message), Author: commitText(commit.Author.Name), When: commit.Author.When}
+	return &gitSnapshot{ref: ref, commit: commit.Hash, rev: rev, fs: fsys, info: info}, nil
 }
 
 func cmpName(ref string, hash plumbing.Hash) string {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/storage/memory"
@@ -483,5 +484,28 @@ func TestGitBarePushIsSignalledThroughRefs(t *testing.T) {
 	}
 	if snap := snapshot(t, src); snap.Revision != "main@sha1:"+head {
 		t.Errorf("revision %s", snap.Revision)
+	}
+}
+
+// A git snapshot says which commit it is in a person's words: the first
+// line of the message and the author's name, cleaned for a web page and a
+// log line, never the address.
+func TestGitSnapshotCommit(t *testing.T) {
+	r := newRepo(t)
+	r.write(map[string]string{"nectar.yaml": "fleet: t\n"})
+	r.commit("Raise BTC spread\x1b[31m to 0.2%\n\nLonger text that is not the subject.")
+	r.push("main")
+	src := openGit(t, Spec{Source: r.url()})
+	snap := snapshot(t, src)
+	c := snap.Commit
+	if c == nil {
+		t.Fatal("no commit on a git snapshot")
+	}
+	if c.Subject != "Raise BTC spread[31m to 0.2%" || c.Author != "nectar test" || c.When.IsZero() {
+		t.Errorf("commit = %+v", c)
+	}
+	long := strings.Repeat("é", 150)
+	if got := commitText(long); len(got) > maxCommitText+len("…") || !strings.HasSuffix(got, "…") || !utf8.ValidString(got) {
+		t.Errorf("a long subject came back as %q", got)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Snapshot is one revision of the fleet.
@@ -28,6 +30,9 @@ type Snapshot struct {
 	// files) for a folder, "<branch or tag>@sha1:<commit>" for git, or
 	// "sha1:<commit>" when the source is pinned to a commit.
 	Revision string
+	// Commit describes a git revision's commit for people; nil for a
+	// folder.
+	Commit *Commit
 	// FS holds the fleet. A git snapshot never changes; a folder snapshot
 	// reads the live folder, so its Revision describes the content at the
 	// time Snapshot was called.
@@ -35,6 +40,39 @@ type Snapshot struct {
 	// Close releases the snapshot once the caller is done reading FS. It is
 	// never nil when FS is set, and may be called more than once.
 	Close func()
+}
+
+// Commit is what a person reads to know a git revision: the first line of
+// its message and its author, bounded and cleaned of control characters
+// (they are shown on the status page and in logs).
+type Commit struct {
+	Subject string
+	Author  string // the author's name, without the address
+	When    time.Time
+}
+
+// maxCommitText bounds a commit's subject and author name as nectar keeps
+// them.
+const maxCommitText = 200
+
+// commitText cleans a commit's text for display: its first line, control
+// characters dropped, cut at maxCommitText bytes on a character boundary.
+func commitText(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if len(s) > maxCommitText {
+		cut := maxCommitText
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }
 
 // Source is a fleet source: a folder or a git repository.
