@@ -51,6 +51,9 @@ const (
 	// Orphan: a container of a bot deleted from the source, kept because
 	// pruning is off or not safe in this pass.
 	Orphan Kind = "orphan"
+	// Suspended: an operator suspended the bot (`nectar suspend`); nectar
+	// leaves its container exactly as it is until `nectar resume`.
+	Suspended Kind = "suspended"
 )
 
 // Stops reports whether the action stops a running bot, which waits on
@@ -141,6 +144,38 @@ type Input struct {
 	Applied   map[string]Applied
 	Starts    map[string]Starts
 	Now       time.Time
+	// Owner is this state dir's identity (internal/owner). When set, only
+	// containers that carry it (runtime.LabelOwner), or are Adopted (by
+	// id), are acted on; any other container of the fleet is a conflict,
+	// reported Stalled and never touched. A container without the label
+	// was made by an older nectar: it is this one's when its hash is the
+	// one this state dir would make now or last applied (the hash covers
+	// the instance folder's path, which lies in the state dir).
+	Owner   string
+	Adopted map[string]bool
+	// Suspended lists the bots an operator suspended; SuspendAll, when
+	// set, suspends every bot.
+	Suspended  map[string]Suspension
+	SuspendAll *Suspension
+}
+
+// Suspension is an operator's emergency stop of a bot, kept in the state
+// dir by `nectar suspend`.
+type Suspension struct {
+	// By is who suspended it, user@host.
+	By string    `json:"by"`
+	At time.Time `json:"at"`
+	// Stop asks for the bot's container to be stopped (gracefully, with
+	// the bot's stop timeout), not only left alone.
+	Stop bool `json:"stop,omitempty"`
+}
+
+// suspension returns the bot's suspension, if any.
+func (in Input) suspension(bot string) *Suspension {
+	if s, ok := in.Suspended[bot]; ok {
+		return &s
+	}
+	return in.SuspendAll
 }
 
 // Action is the plan for one bot.
@@ -152,6 +187,8 @@ type Action struct {
 	Container *runtime.Container
 	// NotBefore, for Wait, is when the next start is allowed.
 	NotBefore time.Time
+	// Suspended is set when an operator suspended the bot.
+	Suspended *Suspension
 }
 
 func (a Action) String() string { return fmt.Sprintf("%s %s: %s", a.Kind, a.Bot, a.Reason) }
@@ -169,7 +206,12 @@ const (
 // sorted by bot name.
 func Make(in Input) []Action {
 	byBot := map[string][]runtime.Container{}
+	conflicts := map[string][]runtime.Container{}
 	for _, c := range in.Observed {
+		if in.SourceOK && !in.owns(c) {
+			conflicts[c.Bot()] = append(conflicts[c.Bot()], c)
+			continue
+		}
 		byBot[c.Bot()] = append(byBot[c.Bot()], c)
 	}
 	var out []Action
@@ -179,10 +221,28 @@ func Make(in Input) []Action {
 		}
 		return out
 	}
+	// A bot claimed by a container this nectar does not own is left
+	// alone whole: creating it would take the other's name, and pruning
+	// or recreating would take the other's bot.
+	for _, bot := range slices.Sorted(maps.Keys(conflicts)) {
+		for i := range conflicts[bot] {
+			c := &conflicts[bot][i]
+			out = append(out, Action{Bot: bot, Kind: Stalled, Container: c, Reason: conflictReason(in, c)})
+		}
+		delete(byBot, bot)
+	}
 	names := slices.Sorted(maps.Keys(in.Desired))
 	for _, bot := range names {
+		if conflicts[bot] != nil {
+			continue
+		}
 		own, extra := pick(bot, byBot[bot])
-		out = append(out, decide(in, in.Desired[bot], own))
+		a := decide(in, in.Desired[bot], own)
+		out = append(out, a)
+		if a.Suspended != nil {
+			// Extra containers of a suspended bot are left as they are too.
+			continue
+		}
 		for i := range extra {
 			out = append(out, Action{Bot: bot, Kind: Remove, Container: &extra[i],
 				Reason: fmt.Sprintf("extra container %s also claims bot %s", extra[i].Name, bot)})
@@ -195,6 +255,10 @@ func Make(in Input) []Action {
 		}
 		for i := range byBot[bot] {
 			c := &byBot[bot][i]
+			if sus := in.suspension(bot); sus != nil {
+				out = append(out, suspended(Action{Bot: bot, Container: c}, sus))
+				continue
+			}
 			switch {
 			case pruneOK:
 				out = append(out, Action{Bot: bot, Kind: Remove, Container: c, Reason: "bot removed from source"})
@@ -264,8 +328,73 @@ func pick(bot string, cs []runtime.Container) (*runtime.Container, []runtime.Con
 	return own, extra
 }
 
+// owns reports whether the container is this nectar's to act on.
+func (in Input) owns(c runtime.Container) bool {
+	owner := c.Labels[runtime.LabelOwner]
+	switch {
+	case in.Owner == "" || owner == in.Owner || in.Adopted[c.ID]:
+		return true
+	case owner != "":
+		return false
+	}
+	// Made by a nectar from before owners were labelled: this state dir's
+	// if it is what this state dir makes or last made for the bot.
+	h := c.Hash()
+	if h == "" {
+		return false
+	}
+	if d, ok := in.Desired[c.Bot()]; ok && d.Hash == h {
+		return true
+	}
+	if a, ok := in.Applied[c.Bot()]; ok && a.Hash == h {
+		return true
+	}
+	return false
+}
+
+// conflictReason says whose a container is, as far as its labels tell,
+// and how to take it over on purpose.
+func conflictReason(in Input, c *runtime.Container) string {
+	fleetName := c.Labels[runtime.LabelFleet]
+	var who string
+	if owner := c.Labels[runtime.LabelOwner]; owner != "" {
+		who = "belongs to another nectar of fleet " + fleetName + " (fleet id " + owner
+		if dir := c.Labels[runtime.LabelStateDir]; dir != "" {
+			who += ", state dir " + dir
+		}
+		who += ")"
+	} else {
+		who = "was made by an older nectar that did not label its owner, and not from this state dir (no record of it here): another nectar of fleet " + fleetName + " may run it"
+	}
+	return fmt.Sprintf("container %s %s; nectar leaves it alone. Two fleets named %s share this Docker host: rename one in its nectar.yaml. "+
+		"If this state dir should manage it (its own state dir was lost, or the other nectar is retired), stop the other nectar and run `nectar adopt %s`",
+		c.Name, who, fleetName, c.Bot())
+}
+
+// suspended is the action for a suspended bot: nothing, or a graceful
+// stop when the operator asked for one and the container runs.
+func suspended(a Action, s *Suspension) Action {
+	a.Suspended = s
+	who := fmt.Sprintf("suspended by %s at %s", s.By, s.At.UTC().Format(time.RFC3339))
+	c := a.Container
+	switch {
+	case s.Stop && c != nil && c.Running():
+		a.Kind, a.Reason = Stop, who+" with --stop (nectar resume undoes it)"
+	case s.Stop:
+		a.Kind, a.Reason = Suspended, who+" with --stop; the container is stopped and left as it is until nectar resume"
+	default:
+		a.Kind, a.Reason = Suspended, who+"; nectar leaves the container as it is until nectar resume"
+	}
+	return a
+}
+
 func decide(in Input, d Desired, c *runtime.Container) Action {
 	a := Action{Bot: d.Bot, Container: c}
+	if s := in.suspension(d.Bot); s != nil {
+		// The emergency stop wins over everything the source says, hold
+		// and problems included.
+		return suspended(a, s)
+	}
 	switch {
 	case d.Hold:
 		a.Kind, a.Reason = Held, "hold: true in the bot file; nectar leaves the container as it is"

@@ -492,3 +492,142 @@ func TestChangeReasonNamesWhatChanged(t *testing.T) {
 		})
 	}
 }
+
+func owned(c runtime.Container, owner string) runtime.Container {
+	c.Labels[runtime.LabelOwner] = owner
+	if owner != "" {
+		c.Labels[runtime.LabelStateDir] = "/srv/" + owner
+	}
+	return c
+}
+
+// TestOwnership: with an owner set, only containers carrying it (or
+// adopted, or made from this state dir by an older nectar) are acted on;
+// any other of the fleet is Stalled, never pruned, stopped or recreated.
+func TestOwnership(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       Input
+		want     map[string]Kind
+		reason   string
+		byReason string
+	}{
+		{
+			name: "another state dir's bot is not pruned",
+			in: Input{Prune: true, Desired: map[string]Desired{"mine": desired("mine")},
+				Observed: []runtime.Container{owned(container("theirs", "hx", "running", -1), "other")}},
+			want:   map[string]Kind{"mine": Create, "theirs": Stalled},
+			reason: "belongs to another nectar of fleet prod (fleet id other, state dir /srv/other)",
+		},
+		{
+			name: "a bot of ours held by another's container is neither created nor recreated",
+			in: Input{Desired: map[string]Desired{"a": desired("a")},
+				Observed: []runtime.Container{owned(container("a", "h1", "exited", 0), "other")}},
+			want:   map[string]Kind{"a": Stalled},
+			reason: "nectar adopt a",
+		},
+		{
+			name: "our own label: acted on",
+			in: Input{Prune: true, Desired: map[string]Desired{"a": desired("a")},
+				Observed: []runtime.Container{owned(container("a", "h1", "running", -1), "me"), owned(container("gone", "h", "running", -1), "me")}},
+			want: map[string]Kind{"a": Recreate, "gone": Remove},
+		},
+		{
+			name: "adopted by id: acted on",
+			in: Input{Prune: true, Desired: map[string]Desired{"x": desired("x")}, Adopted: map[string]bool{"id-gone": true},
+				Observed: []runtime.Container{owned(container("gone", "h", "running", -1), "other")}},
+			want: map[string]Kind{"gone": Remove},
+		},
+		{
+			name: "no label, made from this state dir (hash as desired): adopted without a restart",
+			in: Input{Desired: map[string]Desired{"a": desired("a")},
+				Observed: []runtime.Container{owned(container("a", "h2", "running", -1), "")}},
+			want: map[string]Kind{"a": None},
+		},
+		{
+			name: "no label, the hash this state dir last applied: ours, recreated",
+			in: Input{Desired: map[string]Desired{"a": desired("a")}, Applied: map[string]Applied{"a": applied()},
+				Observed: []runtime.Container{owned(container("a", "h1", "running", -1), "")}},
+			want: map[string]Kind{"a": Recreate},
+		},
+		{
+			name: "no label, pruned only with this state dir's record",
+			in: Input{Prune: true, Desired: map[string]Desired{"x": desired("x")}, Applied: map[string]Applied{"gone": {Hash: "hg"}},
+				Observed: []runtime.Container{owned(container("gone", "hg", "running", -1), ""), owned(container("nc-a", "hz", "running", -1), "")}},
+			want:     map[string]Kind{"gone": Remove, "nc-a": Stalled},
+			byReason: "nc-a",
+			reason:   "made by an older nectar that did not label its owner",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.in.SourceOK, tt.in.Owner, tt.in.Now = true, "me", now
+			got := map[string]Kind{}
+			for _, a := range Make(tt.in) {
+				if _, ok := tt.want[a.Bot]; !ok {
+					continue
+				}
+				got[a.Bot] = a.Kind
+				if a.Kind == Stalled && tt.reason != "" && (tt.byReason == "" || tt.byReason == a.Bot) && !strings.Contains(a.Reason, tt.reason) {
+					t.Errorf("reason %q lacks %q", a.Reason, tt.reason)
+				}
+				if a.Kind == Stalled && a.Kind.Mutates() {
+					t.Error("a conflict mutates")
+				}
+			}
+			for bot, k := range tt.want {
+				if got[bot] != k {
+					t.Errorf("%s: %s, want %s (all: %v)", bot, got[bot], k, got)
+				}
+			}
+		})
+	}
+}
+
+// TestSuspended: a suspended bot's container is left exactly as it is,
+// whatever the source says, unless --stop asked for a graceful stop.
+func TestSuspended(t *testing.T) {
+	sus := Suspension{By: "ops@host", At: now.Add(-time.Minute)}
+	stop := sus
+	stop.Stop = true
+	tests := []struct {
+		name   string
+		in     Input
+		bot    string
+		want   Kind
+		reason string
+	}{
+		{"running, hash differs: not recreated", Input{Desired: map[string]Desired{"a": desired("a")},
+			Observed: []runtime.Container{container("a", "h1", "running", -1)}, Suspended: map[string]Suspension{"a": sus}},
+			"a", Suspended, "suspended by ops@host at 2026-11-22T11:59:00Z"},
+		{"exited: not started", Input{Desired: map[string]Desired{"a": desired("a")},
+			Observed: []runtime.Container{container("a", "h2", "exited", 0)}, SuspendAll: &sus}, "a", Suspended, "leaves the container as it is"},
+		{"no container: not created", Input{Desired: map[string]Desired{"a": desired("a")}, SuspendAll: &sus}, "a", Suspended, ""},
+		{"held and suspended with --stop: stopped", Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) { d.Hold = true })},
+			Observed: []runtime.Container{container("a", "h2", "running", -1)}, Suspended: map[string]Suspension{"a": stop}}, "a", Stop, "with --stop"},
+		{"--stop, already stopped: nothing", Input{Desired: map[string]Desired{"a": desired("a")},
+			Observed: []runtime.Container{container("a", "h2", "exited", 0)}, SuspendAll: &stop}, "a", Suspended, "stopped and left"},
+		{"removed from source: not pruned", Input{Prune: true, Desired: map[string]Desired{"x": desired("x")},
+			Observed: []runtime.Container{container("gone", "h", "running", -1)}, Suspended: map[string]Suspension{"gone": sus}}, "gone", Suspended, ""},
+		{"another bot is not suspended", Input{Desired: map[string]Desired{"b": desired("b")},
+			Suspended: map[string]Suspension{"a": sus}}, "b", Create, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.in.SourceOK, tt.in.Now = true, now
+			for _, a := range Make(tt.in) {
+				if a.Bot != tt.bot {
+					continue
+				}
+				if a.Kind != tt.want || !strings.Contains(a.Reason, tt.reason) {
+					t.Fatalf("%s", a)
+				}
+				if (a.Suspended != nil) != (tt.want != Create) {
+					t.Errorf("Suspended %v", a.Suspended)
+				}
+				return
+			}
+			t.Fatal("no action")
+		})
+	}
+}

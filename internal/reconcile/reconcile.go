@@ -21,11 +21,13 @@ import (
 
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/hint"
+	"github.com/nectarhq/nectar/internal/owner"
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/render"
 	"github.com/nectarhq/nectar/internal/runtime"
 	"github.com/nectarhq/nectar/internal/scrub"
 	"github.com/nectarhq/nectar/internal/secrets"
+	"github.com/nectarhq/nectar/internal/suspend"
 )
 
 // Options configure a Reconciler.
@@ -56,6 +58,7 @@ type Reconciler struct {
 	starts    map[string]plan.Starts
 	lastFleet string // the fleet name the last load found
 	images    imageCache
+	owner     string // the state dir's identity, once read
 }
 
 // listed is the answer to one List call.
@@ -183,6 +186,55 @@ func (r *Reconciler) countRestarts(res *Result) {
 type passState struct {
 	fl   *fleet.Fleet
 	want map[string]wanted
+	// owner and stateDir label every container the pass creates.
+	owner, stateDir string
+}
+
+// controls are what the state dir says beside the source: whose the
+// containers are, and what an operator suspended.
+type controls struct {
+	owner     string
+	adopted   map[string]bool
+	suspended suspend.State
+}
+
+// stateControls reads the state dir's identity (made on first use) and,
+// every pass, its adopted containers and suspensions: commands run beside
+// a daemon change them.
+func (r *Reconciler) stateControls() (controls, error) {
+	var ctl controls
+	if r.opts.StateDir == "" {
+		return ctl, nil
+	}
+	r.mu.Lock()
+	id := r.owner
+	r.mu.Unlock()
+	if id == "" {
+		var err error
+		if id, err = owner.ID(r.opts.StateDir); err != nil {
+			return ctl, err
+		}
+		r.mu.Lock()
+		r.owner = id
+		r.mu.Unlock()
+	}
+	ctl.owner = id
+	adopted, err := owner.Adopted(r.opts.StateDir)
+	if err != nil {
+		return ctl, err
+	}
+	ctl.adopted = map[string]bool{}
+	for cid := range adopted {
+		ctl.adopted[cid] = true
+	}
+	ctl.suspended, err = suspend.Load(r.opts.StateDir)
+	return ctl, err
+}
+
+// Owner returns the state dir's identity, making it on first use.
+func (r *Reconciler) Owner() (string, error) {
+	ctl, err := r.stateControls()
+	return ctl.owner, err
 }
 
 // secrets returns the plaintext secrets a bot's container and files are
@@ -257,8 +309,19 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 		res.EngineErr = err
 		return res, nil
 	}
-	st := &passState{fl: fl, want: map[string]wanted{}}
+	ctl, err := r.stateControls()
+	if err != nil {
+		// Without knowing which containers are its own, or which bots an
+		// operator suspended, nectar acts on none.
+		res.EngineErr = fmt.Errorf("cannot read the state dir %s, nothing is changed: %w", r.opts.StateDir, err)
+		return res, nil
+	}
+	st := &passState{fl: fl, want: map[string]wanted{}, owner: ctl.owner, stateDir: r.opts.StateDir}
 	in := plan.Input{
+		Owner:      ctl.owner,
+		Adopted:    ctl.adopted,
+		Suspended:  ctl.suspended.Bots,
+		SuspendAll: ctl.suspended.All,
 		SourceOK:   true,
 		Prune:      fl.Prune,
 		AllowEmpty: r.opts.AllowEmpty,
@@ -277,7 +340,7 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 	names := slices.Sorted(maps.Keys(fl.Bots))
 	wants := make([]wanted, len(names))
 	parallel(r.opts.Workers, len(names), func(i int) {
-		wants[i] = r.desire(fl, fl.Bots[names[i]], src.Revision)
+		wants[i] = r.desire(fl, fl.Bots[names[i]], src.Revision, st)
 	})
 	for i, name := range names {
 		w := wants[i]
@@ -288,6 +351,15 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 			// to explain what changed.
 			if a, ok := r.records.read(name); ok {
 				in.Applied[name] = a
+			}
+		}
+	}
+	for _, c := range observed {
+		// A container made by a nectar that did not label its owner is
+		// this state dir's when this state dir's record says it made it.
+		if _, known := in.Applied[c.Bot()]; !known && ctl.owner != "" && c.Labels[runtime.LabelOwner] == "" && c.Hash() != "" {
+			if a, ok := r.records.read(c.Bot()); ok {
+				in.Applied[c.Bot()] = a
 			}
 		}
 	}
@@ -333,7 +405,7 @@ func parallel(workers, n int, f func(i int)) {
 
 // desire computes one bot's desired state, hash included. A bot that
 // cannot be rendered is stalled with the reason.
-func (r *Reconciler) desire(fl *fleet.Fleet, b *fleet.Bot, revision string) wanted {
+func (r *Reconciler) desire(fl *fleet.Fleet, b *fleet.Bot, revision string, st *passState) wanted {
 	d := plan.Desired{Bot: b.Name, State: b.State, Hold: b.Hold, Image: b.Image}
 	for _, p := range fl.BotProblems(b.Name) {
 		d.Problems = append(d.Problems, p.Error())
@@ -351,6 +423,11 @@ func (r *Reconciler) desire(fl *fleet.Fleet, b *fleet.Bot, revision string) want
 	if err != nil {
 		d.Problems = append(d.Problems, b.File+": "+err.Error())
 		return wanted{desired: d}
+	}
+	if st.owner != "" {
+		// Not part of the hash: labelling the owner restarts no bot.
+		spec.Labels[runtime.LabelOwner] = st.owner
+		spec.Labels[runtime.LabelStateDir] = st.stateDir
 	}
 	specText := specForHash(spec)
 	d.Hash = combine(pv.Digest, specText)

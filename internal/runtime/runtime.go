@@ -27,6 +27,12 @@ const (
 	// kill can say where open orders may remain, even for a pruned bot.
 	LabelAccount    = "nectar.account"
 	LabelConnectors = "nectar.connectors"
+	// LabelOwner is the identity of the state dir that made the container
+	// (internal/owner): two fleets of one name on one host never act on
+	// each other's containers. LabelStateDir names that state dir, so a
+	// conflict can say who owns the container.
+	LabelOwner    = "nectar.owner"
+	LabelStateDir = "nectar.state-dir"
 )
 
 // Container states, as the engine reports them.
