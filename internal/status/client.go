@@ -129,6 +129,9 @@ func WriteText(w io.Writer, s Status) error {
 		if b.Held {
 			desired += " (held)"
 		}
+		if s := b.Suspended; s != nil {
+			desired += " (suspended by " + s.By + " " + ago(now, s.At) + ")"
+		}
 		last := "-"
 		if a := b.LastAction; a != nil {
 			kind := a.Kind

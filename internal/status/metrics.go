@@ -31,7 +31,7 @@ type metrics struct {
 
 var planKinds = []plan.Kind{
 	plan.Create, plan.Recreate, plan.Restart, plan.Start, plan.Stop, plan.Remove,
-	plan.None, plan.Wait, plan.CrashLoop, plan.Held, plan.Stalled, plan.Orphan,
+	plan.None, plan.Wait, plan.CrashLoop, plan.Held, plan.Suspended, plan.Stalled, plan.Orphan,
 }
 
 func newMetrics(derivations func() uint64) *metrics {
@@ -59,7 +59,7 @@ func newMetrics(derivations func() uint64) *metrics {
 		}),
 		bots: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "nectar_bots",
-			Help: "Bots by condition: ready, stopped, progressing, waiting, held, orphan, unknown, failed, crashloop, stalled.",
+			Help: "Bots by condition: ready, stopped, progressing, waiting, held, suspended, orphan, unknown, failed, crashloop, stalled.",
 		}, []string{"condition"}),
 		engineUp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "nectar_engine_reachable",

@@ -168,6 +168,10 @@ func (s *Store) recordBots(res *reconcile.Result, at time.Time, rendered map[str
 			setDesired(&b.status, fl)
 			s.setObserved(&b.status, o.Container, at)
 			b.status.NectarStarts = o.Restarts
+			b.status.Suspended = nil
+			if s := o.Suspended; s != nil {
+				b.status.Suspended = &Suspension{By: redact(s.By), At: s.At, Stop: s.Stop}
+			}
 			b.status.Condition = condition(o, b.status.Desired)
 			s.setLastError(&b.status, o, at)
 		} else if o.Err != nil {
@@ -294,6 +298,8 @@ func condition(o reconcile.Outcome, desired string) string {
 	switch o.Kind {
 	case plan.Held:
 		return ConditionHeld
+	case plan.Suspended:
+		return ConditionSuspended
 	case plan.Stalled:
 		return ConditionStalled
 	case plan.CrashLoop:

@@ -106,6 +106,7 @@ const (
 	ConditionCrashLoop   = "crashloop"   // exited too often; nectar stopped starting it
 	ConditionStalled     = "stalled"     // the bot's files do not load; a person must fix them
 	ConditionHeld        = "held"        // hold: true; nectar leaves it alone
+	ConditionSuspended   = "suspended"   // an operator suspended it (nectar suspend); nectar leaves it alone
 	ConditionOrphan      = "orphan"      // removed from the source, container kept
 	ConditionUnknown     = "unknown"     // the engine has not answered yet
 )
@@ -113,7 +114,7 @@ const (
 // allConditions lists every condition, healthiest first.
 var allConditions = []string{
 	ConditionReady, ConditionStopped, ConditionProgressing, ConditionWaiting, ConditionHeld,
-	ConditionOrphan, ConditionUnknown, ConditionFailed, ConditionCrashLoop, ConditionStalled,
+	ConditionSuspended, ConditionOrphan, ConditionUnknown, ConditionFailed, ConditionCrashLoop, ConditionStalled,
 }
 
 // Desired and actual states besides the bot file's and the engine's own.
@@ -132,9 +133,12 @@ type BotStatus struct {
 	Name string `json:"name"`
 	// Desired is running or stopped as the bot file says, or absent when
 	// the bot was removed from the source.
-	Desired   string `json:"desired"`
-	Held      bool   `json:"held"`
-	Condition string `json:"condition"`
+	Desired string `json:"desired"`
+	Held    bool   `json:"held"`
+	// Suspended is set while an operator's suspension (nectar suspend)
+	// keeps nectar off the bot: who, when, and whether it asked for a stop.
+	Suspended *Suspension `json:"suspended,omitempty"`
+	Condition string      `json:"condition"`
 	// Actual is the container's state as last observed (running, exited,
 	// ...), missing when there is none, unknown before the engine answered.
 	Actual string `json:"actual"`
@@ -195,6 +199,13 @@ type BotStatus struct {
 	// Files are what nectar last rendered into the bot's instance folder:
 	// names and keyed digests, never contents. Only /api/v1/bots/<bot>.
 	Files []File `json:"files,omitempty"`
+}
+
+// Suspension is an operator's emergency stop of a bot.
+type Suspension struct {
+	By   string    `json:"by"` // user@host
+	At   time.Time `json:"at"`
+	Stop bool      `json:"stop"` // suspended with --stop: the container is stopped
 }
 
 // Action is one entry of a bot's history.
