@@ -70,6 +70,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.validateCommand(),
 		a.renderCommand(), a.importCommand(),
 		a.planCommand(), a.applyCommand(), a.runCommand(), a.statusCommand(),
+		a.suspendCommand(), a.resumeCommand(), a.adoptCommand(),
 		a.versionCommand(),
 	)
 	return root

@@ -31,13 +31,35 @@ func defaultStateDir() (string, error) {
 	return filepath.Join(home, ".local", "state", "nectar"), nil
 }
 
+// resolveStateDir returns --state-dir (or the default) as an absolute
+// path, creating the folder if need be.
+func (a *app) resolveStateDir() (string, error) {
+	stateDir := a.stateDir
+	if stateDir == "" {
+		var err error
+		if stateDir, err = defaultStateDir(); err != nil {
+			return "", err
+		}
+	}
+	// Docker binds host folders by absolute path only.
+	stateDir, err := filepath.Abs(stateDir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return "", err
+	}
+	return stateDir, nil
+}
+
 // engine is what a pass runs on: Docker, the renderer and the reconciler.
 type engine struct {
 	rt *docker.Engine
 	rd *render.Renderer
 	r  *reconcile.Reconciler
 	// lock, when set, is this process's hold on the state dir.
-	lock *statelock.Lock
+	lock     *statelock.Lock
+	stateDir string
 }
 
 func (e *engine) Close() {
@@ -55,17 +77,8 @@ func (a *app) engine(ctx context.Context, allowEmpty bool, lockFor string) (*eng
 	if err != nil {
 		return nil, err
 	}
-	stateDir := a.stateDir
-	if stateDir == "" {
-		if stateDir, err = defaultStateDir(); err != nil {
-			return nil, err
-		}
-	}
-	// Docker binds host folders by absolute path only.
-	if stateDir, err = filepath.Abs(stateDir); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	stateDir, err := a.resolveStateDir()
+	if err != nil {
 		return nil, err
 	}
 	var lock *statelock.Lock
@@ -87,7 +100,7 @@ func (a *app) engine(ctx context.Context, allowEmpty bool, lockFor string) (*eng
 	r := reconcile.New(reconcile.Options{
 		Runtime: rt, Renderer: rd, StateDir: stateDir, Identities: ids, AllowEmpty: allowEmpty, Log: a.logger(),
 	})
-	return &engine{rt: rt, rd: rd, r: r, lock: lock}, nil
+	return &engine{rt: rt, rd: rd, r: r, lock: lock, stateDir: stateDir}, nil
 }
 
 // openSource opens --source (a folder or a git URL) with --branch and
@@ -256,7 +269,7 @@ func printPlan(w io.Writer, res *reconcile.Result) error {
 		fmt.Fprintf(w, "%-9s %-24s %s%s\n", o.Kind, o.Bot, o.Reason, status)
 	}
 	var parts []string
-	for _, k := range []plan.Kind{plan.Create, plan.Recreate, plan.Restart, plan.Start, plan.Stop, plan.Remove, plan.None, plan.Wait, plan.CrashLoop, plan.Held, plan.Stalled, plan.Orphan} {
+	for _, k := range []plan.Kind{plan.Create, plan.Recreate, plan.Restart, plan.Start, plan.Stop, plan.Remove, plan.None, plan.Wait, plan.CrashLoop, plan.Held, plan.Suspended, plan.Stalled, plan.Orphan} {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 		}

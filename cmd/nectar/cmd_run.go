@@ -89,6 +89,10 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		return err
 	}
 	defer e.Close()
+	ownerID, err := e.r.Owner()
+	if err != nil {
+		return err
+	}
 	inspections := daemon.NewInspections()
 	store := status.NewStore(status.StoreOptions{Source: src.String(), Files: e.rd.Files, Derivations: e.rd.Derivations,
 		Inspected: inspections.Get, Resync: f.resync})
@@ -115,7 +119,9 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		},
 		// Start times and the engine's restart counts, for the page.
 		Inspections: inspections,
+		StateDir:    e.stateDir,
 		Health: daemon.Health{
+			Owner:       ownerID,
 			Every:       f.healthEvery,
 			InstanceDir: e.rd.InstanceDir,
 			OnHealth:    store.RecordHealth,

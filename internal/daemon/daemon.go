@@ -31,6 +31,9 @@ type Config struct {
 	// Inspections, when set and the Runtime is a runtime.Inspector, is
 	// kept up to date with each pass's containers before OnPass is called.
 	Inspections *Inspections
+	// StateDir, when set, is watched for suspend, resume and adopt, which
+	// then take effect at once rather than at the next resync.
+	StateDir string
 }
 
 // Re-subscription delays after the engine's event stream broke.
@@ -64,6 +67,9 @@ func Run(ctx context.Context, cfg Config) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { followEvents(ctx, cfg.Runtime, cfg.Log, fleets, events, cfg.Inspections.invalidate) })
+	if cfg.StateDir != "" {
+		wg.Go(func() { followStateDir(ctx, cfg.StateDir, cfg.Log, events) })
+	}
 	inspector, _ := cfg.Runtime.(runtime.Inspector)
 
 	var lastFleet string

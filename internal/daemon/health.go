@@ -20,6 +20,9 @@ type Health struct {
 	InstanceDir func(bot string) string
 	// OnHealth receives each round's results, by bot.
 	OnHealth func(map[string]botstatus.Health)
+	// Owner, when set, is this state dir's identity: a container labelled
+	// with another owner is another nectar's and is never signalled.
+	Owner string
 }
 
 // healthParallel bounds the bots asked at once; each answer is a file
@@ -62,6 +65,9 @@ func followHealth(ctx context.Context, rt runtime.Runtime, cfg Health, fleetName
 		sem := make(chan struct{}, healthParallel)
 		for _, c := range cs {
 			if c.State != runtime.StateRunning || c.Labels[runtime.LabelLaunch] != fleet.LaunchHbot || c.Bot() == "" {
+				continue
+			}
+			if o := c.Labels[runtime.LabelOwner]; cfg.Owner != "" && o != "" && o != cfg.Owner {
 				continue
 			}
 			wg.Go(func() {

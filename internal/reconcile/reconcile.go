@@ -167,6 +167,28 @@ func (r *Reconciler) Pass(ctx context.Context, src Source) *Result {
 	return res
 }
 
+// EnforceSuspensions runs a pass that carries out only what operators'
+// suspensions ask for (the graceful stops of bots suspended with --stop),
+// leaving every other change for the next full pass. `nectar suspend
+// --stop` runs it when no daemon holds the state dir.
+func (r *Reconciler) EnforceSuspensions(ctx context.Context, src Source) *Result {
+	r.pass.Lock()
+	defer r.pass.Unlock()
+	res, st := r.prepare(ctx, src)
+	if st != nil {
+		kept := res.Outcomes[:0]
+		for _, o := range res.Outcomes {
+			if o.Suspended != nil {
+				kept = append(kept, o)
+			}
+		}
+		res.Outcomes = kept
+		r.apply(ctx, res, st)
+	}
+	res.Duration = r.opts.Now().Sub(res.Started)
+	return res
+}
+
 // countRestarts fills each outcome's Restarts from the starts on record.
 func (r *Reconciler) countRestarts(res *Result) {
 	now := r.opts.Now()
