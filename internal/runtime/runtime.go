@@ -103,6 +103,10 @@ type Spec struct {
 	// StopTimeout is how long the engine waits after SIGTERM before it
 	// kills the container, for every stop, nectar's or anyone's.
 	StopTimeout time.Duration
+	// Node pins the bot to one node of a cluster, by the node's host name
+	// (Swarm's node.hostname), so that its data stays where it ran. Empty
+	// leaves the choice to the cluster; a single engine ignores it.
+	Node string
 }
 
 // KilledExitCode is a container's exit code when the engine killed it
