@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,14 +56,18 @@ func TestSuspendResumeWithDaemon(t *testing.T) {
 		return containerState(pmm) == "running" && containerState(xemm) == "running"
 	}, n.out.String)
 	xemmID, _ := exec.Command("docker", "inspect", "-f", "{{.Id}}", xemm).Output()
-	// The test bot's stop path needs its first heartbeat.
-	time.Sleep(2 * time.Second)
+	// The test bot's stop path is in place once it beats (before that a
+	// stop is a kill, as with Hummingbot's engine).
+	waitFor(t, 60*time.Second, "the bot's first heartbeat", func() bool {
+		_, err := os.Stat(filepath.Join(state, "instances", "sus-pmm-btc", "data", "testbot-heartbeat"))
+		return err == nil
+	}, n.out.String)
 
 	out := nectarIn(t, dir, env, "", "--state-dir", state, "suspend", "sus-pmm-btc", "--stop")
 	if !strings.Contains(out, "stops them now") {
 		t.Errorf("suspend output:\n%s", out)
 	}
-	waitFor(t, 30*time.Second, "the suspended bot stopped", func() bool { return containerState(pmm) == "exited" }, n.out.String)
+	waitFor(t, 60*time.Second, "the suspended bot stopped", func() bool { return containerState(pmm) == "exited" }, n.out.String)
 	exitCode, _ := exec.Command("docker", "inspect", "-f", "{{.State.ExitCode}}", pmm).Output()
 	if strings.TrimSpace(string(exitCode)) == "137" {
 		t.Error("the suspended bot was killed, not stopped gracefully")
