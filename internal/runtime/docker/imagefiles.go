@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 
 	"github.com/nectarhq/nectar/internal/runtime"
 )
@@ -73,10 +74,11 @@ func (e *Engine) ImageFiles(ctx context.Context, ref string, dirs []string) (*ru
 // cannot mix two images.
 func (e *Engine) readImage(ctx context.Context, id string, dirs []string) (*runtime.ImageFiles, error) {
 	op := "read files of image " + shortID(id)
+	e.sweepReaders(ctx)
 	// The entrypoint is never run; it only spares an image without a
 	// command of its own (FROM scratch) the engine's "no command" refusal.
 	created, err := e.cli.ContainerCreate(ctx,
-		&container.Config{Image: id, Entrypoint: []string{"/nectar-never-runs"}, Labels: map[string]string{"nectar.role": "image-read"}},
+		&container.Config{Image: id, Entrypoint: []string{"/nectar-never-runs"}, Labels: map[string]string{readerLabel: readerRole}},
 		&container.HostConfig{NetworkMode: "none"}, nil, nil, "")
 	if err != nil {
 		return nil, wrap(op, err)
@@ -108,6 +110,34 @@ func (e *Engine) readImage(ctx context.Context, id string, dirs []string) (*runt
 		}
 	}
 	return out, nil
+}
+
+// The label that marks the containers ImageFiles reads through.
+const (
+	readerLabel = "nectar.role"
+	readerRole  = "image-read"
+)
+
+// staleReader is the age past which a reader container is taken for one
+// left behind by a nectar that died mid-read (a read takes well under a
+// second), and removed.
+var staleReader = 10 * time.Minute
+
+// sweepReaders removes reader containers left behind by a nectar killed
+// between creating and removing one. Younger ones may be another nectar's
+// read in progress and are left alone. Failures only mean another try at
+// the next read.
+func (e *Engine) sweepReaders(ctx context.Context) {
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true,
+		Filters: filters.NewArgs(filters.Arg("label", readerLabel+"="+readerRole), filters.Arg("status", "created"))})
+	if err != nil {
+		return
+	}
+	for _, c := range list {
+		if time.Since(time.Unix(c.Created, 0)) > staleReader {
+			_ = e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+		}
+	}
 }
 
 // readTree adds the regular files of a copy stream (a tar whose names

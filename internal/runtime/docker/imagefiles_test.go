@@ -11,6 +11,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+
+	"github.com/nectarhq/nectar/internal/runtime/docker"
 )
 
 // ImageFiles reads an image's folders without running it: regular files
@@ -37,6 +39,11 @@ func TestImageFiles(t *testing.T) {
 	defer cancel()
 
 	dirs := []string{"/home/hummingbot/scripts", "/home/hummingbot/controllers", "/home/hummingbot/no-such-folder"}
+	// A first read of another image sweeps whatever reader containers
+	// earlier runs left behind, so the count below is this read's alone.
+	if _, err := e.ImageFiles(ctx, sleeperImage, dirs); err != nil {
+		t.Fatal(err)
+	}
 	before := e.Calls()
 	var wg sync.WaitGroup
 	got := make([]map[string][]byte, 8)
@@ -79,5 +86,29 @@ func TestImageFiles(t *testing.T) {
 
 	if _, err := e.ImageFiles(ctx, "nectar-runtime-test/no-such-image:dev", dirs); err == nil {
 		t.Error("an absent image was read")
+	}
+}
+
+// A reader container left behind by a nectar that died mid-read is removed
+// by the next read once it is old enough.
+func TestImageFilesSweepsLeftReaders(t *testing.T) {
+	e := engine(t)
+	cli := raw(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	left, err := cli.ContainerCreate(ctx, &container.Config{Image: sleeperImage, Labels: map[string]string{"nectar.role": "image-read"}}, nil, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { forceRemove(t, cli, left.ID) })
+	defer docker.SetStaleReader(0)()
+	// The engine's creation times are in seconds. e is a new Engine, so
+	// its read is not cached and makes (and sweeps) anew.
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := e.ImageFiles(ctx, sleeperImage, []string{"/home/hummingbot/scripts"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.ContainerInspect(ctx, left.ID); err == nil {
+		t.Error("the reader container left behind is still there")
 	}
 }
