@@ -130,7 +130,7 @@ func (a *app) snapshot(ctx context.Context) (reconcile.Source, func(), error) {
 		}
 		return reconcile.Source{}, nil, fmt.Errorf("cannot read the source %s: %w", src, err)
 	}
-	return reconcile.Source{Revision: snap.Revision, FS: snap.FS}, snap.Close, nil
+	return reconcile.Source{Revision: snap.Revision, Commit: snap.Commit, FS: snap.FS}, snap.Close, nil
 }
 
 // pass opens the engine and the source for one plan or apply.

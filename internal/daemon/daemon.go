@@ -84,7 +84,7 @@ func Run(ctx context.Context, cfg Config) error {
 			if snap.FS == nil {
 				return reconcile.Source{}, nil, err
 			}
-			return reconcile.Source{Revision: snap.Revision, FS: snap.FS}, snap.Close, err
+			return reconcile.Source{Revision: snap.Revision, Commit: snap.Commit, FS: snap.FS}, snap.Close, err
 		},
 		Changes: cfg.Source.Changes(ctx),
 		Events:  events,

@@ -26,6 +26,7 @@ import (
 	"github.com/nectarhq/nectar/internal/render"
 	"github.com/nectarhq/nectar/internal/runtime"
 	"github.com/nectarhq/nectar/internal/scrub"
+	"github.com/nectarhq/nectar/internal/source"
 	"github.com/nectarhq/nectar/internal/secrets"
 	"github.com/nectarhq/nectar/internal/suspend"
 )
@@ -84,7 +85,9 @@ func New(opts Options) *Reconciler {
 // Source is one revision of the fleet source.
 type Source struct {
 	Revision string
-	FS       fs.FS
+	// Commit describes a git revision for people (nil for a folder).
+	Commit *source.Commit
+	FS     fs.FS
 }
 
 // Outcome is what happened to one bot in a pass.
@@ -106,6 +109,9 @@ type Outcome struct {
 // Result is the record of one pass.
 type Result struct {
 	Revision string
+	// Commit is the source's commit at Revision, for people; nil for a
+	// folder.
+	Commit *source.Commit
 	Fleet    string
 	// Loaded is the fleet as loaded at Revision (nil when the source did
 	// not load at all). Its Secret fields print as [redacted].
@@ -291,7 +297,7 @@ type wanted struct {
 // prepare loads, observes and plans. A nil state means nothing may be
 // applied (the source or the engine failed).
 func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passState) {
-	res := &Result{Revision: src.Revision, Started: r.opts.Now()}
+	res := &Result{Revision: src.Revision, Commit: src.Commit, Started: r.opts.Now()}
 	// Listing waits on the engine and loading works the CPU, so the list
 	// for the fleet of the last pass runs while the source loads; should
 	// the name have changed, the list is made again.

@@ -64,7 +64,7 @@ func (s *Store) RecordPass(res *reconcile.Result, src reconcile.Source, sourceEr
 		started = now
 	}
 	ended := started.Add(res.Duration)
-	st.attempted = Revision{Revision: res.Revision, At: started}
+	st.attempted = revisionOf(res, started)
 	st.sourceOK = res.SourceOK
 	st.problems = problemsOf(res.SourceProblems)
 	st.lastPass = summarize(res, started)
@@ -86,7 +86,7 @@ func (s *Store) RecordPass(res *reconcile.Result, src reconcile.Source, sourceEr
 	default:
 		st.ready = true
 		st.engine = Engine{Reachable: true, CheckedAt: ended}
-		st.applied = Revision{Revision: res.Revision, At: started}
+		st.applied = revisionOf(res, started)
 		st.accounts = accountsOf(res.Loaded)
 		s.recordBots(res, ended, rendered)
 		if files != nil {
@@ -407,4 +407,13 @@ func accountsOf(fl *fleet.Fleet) []Account {
 // millis is d in milliseconds, to the microsecond.
 func millis(d time.Duration) float64 {
 	return float64(d.Microseconds()) / 1000
+}
+
+// revisionOf is the pass's revision as the page shows it.
+func revisionOf(res *reconcile.Result, at time.Time) Revision {
+	rev := Revision{Revision: res.Revision, At: at}
+	if c := res.Commit; c != nil {
+		rev.Subject, rev.Author = c.Subject, c.Author
+	}
+	return rev
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -13,6 +15,7 @@ import (
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/reconcile"
 	"github.com/nectarhq/nectar/internal/runtime"
+	"github.com/nectarhq/nectar/internal/source"
 )
 
 // onePass is a pass of a one-bot fleet "solo" with the given outcome.
@@ -321,5 +324,27 @@ func TestCopySharedFilesTotalCap(t *testing.T) {
 	}
 	if kept > maxSharedTotal || kept < maxSharedTotal-len(chunk) {
 		t.Errorf("kept %d bytes, cap %d", kept, maxSharedTotal)
+	}
+}
+
+// A git revision is shown with its commit's subject and author, in the
+// API and on the overview, escaped like every text of the page.
+func TestRevisionShowsItsCommit(t *testing.T) {
+	clk := &clock{now: t0}
+	s := NewStore(StoreOptions{Now: clk.Now})
+	res := onePass(revA, t0, outcome(plan.Create, "no container yet", nil, nil))
+	res.Commit = &source.Commit{Subject: "Raise <b>BTC</b> spread", Author: "Ada Operator", When: t0}
+	s.RecordPass(res, reconcile.Source{}, nil)
+	st := s.View()
+	if st.Applied.Subject != "Raise <b>BTC</b> spread" || st.Applied.Author != "Ada Operator" || st.Attempted.Subject != st.Applied.Subject {
+		t.Errorf("applied %+v, attempted %+v", st.Applied, st.Attempted)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Host = "127.0.0.1:8090"
+	NewHandler(s, HandlerOptions{}).ServeHTTP(rec, req)
+	page := rec.Body.String()
+	if !strings.Contains(page, `<span class="commit">Raise &lt;b&gt;BTC&lt;/b&gt; spread</span>`) || !strings.Contains(page, "by Ada Operator") {
+		t.Errorf("the overview does not show the commit:\n%s", page)
 	}
 }

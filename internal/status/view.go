@@ -49,6 +49,10 @@ type Status struct {
 type Revision struct {
 	Revision string    `json:"revision"`
 	At       time.Time `json:"at,omitzero"`
+	// Subject and Author describe a git revision's commit: the first line
+	// of its message and its author's name.
+	Subject string `json:"subject,omitempty"`
+	Author  string `json:"author,omitempty"`
 }
 
 // Engine says whether the container engine (Docker) answered.
