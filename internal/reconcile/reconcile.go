@@ -26,8 +26,8 @@ import (
 	"github.com/nectarhq/nectar/internal/render"
 	"github.com/nectarhq/nectar/internal/runtime"
 	"github.com/nectarhq/nectar/internal/scrub"
-	"github.com/nectarhq/nectar/internal/source"
 	"github.com/nectarhq/nectar/internal/secrets"
+	"github.com/nectarhq/nectar/internal/source"
 	"github.com/nectarhq/nectar/internal/suspend"
 )
 
@@ -112,7 +112,7 @@ type Result struct {
 	// Commit is the source's commit at Revision, for people; nil for a
 	// folder.
 	Commit *source.Commit
-	Fleet    string
+	Fleet  string
 	// Loaded is the fleet as loaded at Revision (nil when the source did
 	// not load at all). Its Secret fields print as [redacted].
 	Loaded   *fleet.Fleet
