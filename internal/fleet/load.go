@@ -799,16 +799,16 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 	}
 	d := f.Defaults
 	b.Account, b.Hold, b.Headless = y.Account, y.Hold, y.Headless
-	b.State = cmpOr(y.State, StateRunning)
-	b.Image = cmpOr(y.Image, d.Image)
-	b.Network = cmpOr(y.Network, d.Network)
-	b.Restart = cmpOr(y.Restart, d.Restart)
-	b.Launch = cmpOr(y.Launch, d.Launch)
+	b.State = cmp.Or(y.State, StateRunning)
+	b.Image = cmp.Or(y.Image, d.Image)
+	b.Network = cmp.Or(y.Network, d.Network)
+	b.Restart = cmp.Or(y.Restart, d.Restart)
+	b.Launch = cmp.Or(y.Launch, d.Launch)
 	b.StopTimeout = l.stopTimeout(b.File, doc, []string{"stop_timeout"}, y.StopTimeout, d.StopTimeout)
 	b.Resources = d.Resources
 	if y.Resources != nil {
 		r := y.Resources.resources()
-		b.Resources = Resources{CPUs: cmpOr(r.CPUs, d.Resources.CPUs), Memory: cmpOr(r.Memory, d.Resources.Memory)}
+		b.Resources = Resources{CPUs: cmp.Or(r.CPUs, d.Resources.CPUs), Memory: cmp.Or(r.Memory, d.Resources.Memory)}
 	}
 	b.Env = maps.Clone(d.Env)
 	if b.Env == nil {
@@ -1040,13 +1040,6 @@ func (l *loader) stopTimeout(file string, doc *document, path []string, text str
 	l.ps.add(file, n.Line, n.Column, "give the bot time to cancel its orders: 90s is the default; at most 1h",
 		"stop_timeout %s is out of bounds (1s to 1h)", text)
 	return def
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // mergeConfig overlays over on base, merging nested mappings key by key,

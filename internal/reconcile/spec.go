@@ -1,12 +1,15 @@
 package reconcile
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/docker/go-units"
 
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/runtime"
@@ -67,8 +70,8 @@ func containerSpec(fleetName, revision, hash, instanceDir string, b *fleet.Bot, 
 		Cmd:         command(b),
 		StopTimeout: b.StopTimeout,
 		Env:         containerEnv(b, password),
-		Network:     cmpOr(b.Network, defaultNetwork),
-		Restart:     cmpOr(b.Restart, defaultRestart),
+		Network:     cmp.Or(b.Network, defaultNetwork),
+		Restart:     cmp.Or(b.Restart, defaultRestart),
 		NanoCPUs:    res.NanoCPUs,
 		MemoryBytes: res.MemoryBytes,
 		LogMaxSize:  "10m",
@@ -180,30 +183,12 @@ func parseResources(r fleet.Resources) (resources, error) {
 		out.NanoCPUs = int64(f * 1e9)
 	}
 	if r.Memory != "" {
-		m := strings.ToLower(r.Memory)
-		mult := 1.0
-		switch m[len(m)-1] {
-		case 'b':
-			m = m[:len(m)-1]
-		case 'k':
-			mult, m = 1<<10, m[:len(m)-1]
-		case 'm':
-			mult, m = 1<<20, m[:len(m)-1]
-		case 'g':
-			mult, m = 1<<30, m[:len(m)-1]
-		}
-		f, err := strconv.ParseFloat(m, 64)
-		if err != nil || f <= 0 {
+		// Docker's own reading of --memory.
+		n, err := units.RAMInBytes(r.Memory)
+		if err != nil || n <= 0 {
 			return out, fmt.Errorf("resources.memory %q is not a size like 512m or 1g", r.Memory)
 		}
-		out.MemoryBytes = int64(f * mult)
+		out.MemoryBytes = n
 	}
 	return out, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -37,3 +37,32 @@ func TestGatewayCertsMount(t *testing.T) {
 		t.Errorf("gateway_certs changed more than its mount:\n%s\nvs\n%s", certs, plain)
 	}
 }
+
+// Limits are read as Docker's CLI reads --cpus and --memory.
+func TestParseResources(t *testing.T) {
+	for _, tt := range []struct {
+		cpus, memory string
+		nano, bytes  int64
+		bad          bool
+	}{
+		{cpus: "0.5", nano: 5e8},
+		{cpus: "2", memory: "512m", nano: 2e9, bytes: 512 << 20},
+		{memory: "1g", bytes: 1 << 30},
+		{memory: "1.5GB", bytes: 3 << 29},
+		{memory: "1024b", bytes: 1024},
+		{memory: "100", bytes: 100},
+		{memory: "0", bad: true},
+		{memory: "-1g", bad: true},
+		{memory: "lots", bad: true},
+		{cpus: "0", bad: true},
+		{cpus: "two", bad: true},
+	} {
+		got, err := parseResources(fleet.Resources{CPUs: tt.cpus, Memory: tt.memory})
+		switch {
+		case tt.bad && err == nil:
+			t.Errorf("%q/%q: no error", tt.cpus, tt.memory)
+		case !tt.bad && (err != nil || got.NanoCPUs != tt.nano || got.MemoryBytes != tt.bytes):
+			t.Errorf("%q/%q: got %+v, %v; want %d CPUs(n), %d bytes", tt.cpus, tt.memory, got, err, tt.nano, tt.bytes)
+		}
+	}
+}
