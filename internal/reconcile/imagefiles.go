@@ -84,13 +84,25 @@ func missing(fl *fleet.Fleet, b *fleet.Bot, image render.ImageFiles) []fleet.Pro
 // imageProblems adds to the fleet's problems the files its bots' configs
 // need that neither the fleet nor the bot's image has, for every image
 // nectar has read: such a bot would exit at start, so it stalls, and a
-// running container of it is left alone.
-func (r *Reconciler) imageProblems(fl *fleet.Fleet) {
+// running container of it is left alone. Before a bot is stalled on what
+// an image held when it was read, the image is asked again (one inspect
+// when it has not changed): a newer image pulled under the same name may
+// have the file, and a stalled bot is never rendered, so nothing else
+// would read it.
+func (r *Reconciler) imageProblems(ctx context.Context, fl *fleet.Fleet) {
 	for _, name := range slices.Sorted(maps.Keys(fl.Bots)) {
 		b := fl.Bots[name]
-		if image, ok := r.images.get(b.Image); ok {
-			fl.AddProblems(missing(fl, b, image)...)
+		image, ok := r.images.get(b.Image)
+		if !ok {
+			continue
 		}
+		ps := missing(fl, b, image)
+		if len(ps) > 0 {
+			if fresh, err := r.imageFiles(ctx, b.Image); err == nil {
+				ps = missing(fl, b, fresh)
+			}
+		}
+		fl.AddProblems(ps...)
 	}
 }
 

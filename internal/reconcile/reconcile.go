@@ -313,7 +313,7 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 		}()
 	}
 	fl := fleet.Load(src.FS, fleet.Options{Identities: r.opts.Identities})
-	r.imageProblems(fl)
+	r.imageProblems(ctx, fl)
 	res.Fleet, res.Loaded, res.SourceProblems, res.SourceOK = fl.Name, fl, fl.Problems, fl.SettingsOK()
 	var observed []runtime.Container
 	var err error

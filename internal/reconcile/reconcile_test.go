@@ -734,3 +734,38 @@ func TestRecreateCutShortIsMended(t *testing.T) {
 		t.Errorf("%d containers, want the two bots' own", len(cs))
 	}
 }
+
+// A config that needs a script neither the fleet nor the image has: the
+// first pass, which reads the image as it renders, fails the bot's create
+// before any container is made; the next pass knows the image and stalls
+// every bot (the config is a file they all receive) without touching one;
+// once the image under that name ships the script, the bot is created.
+func TestImageNeedsCheckedBeforeAnythingStarts(t *testing.T) {
+	h := newHarness(t)
+	h.write("conf/scripts/conf_pmm_btc.yml", "script_file_name: v2_with_controllers.py\n")
+	res := h.pass()
+	o := outcome(t, res, "pmm-btc")
+	if o.Err == nil || !strings.Contains(o.Err.Error(), "script_file_name names scripts/v2_with_controllers.py, which neither the fleet nor image") {
+		t.Fatalf("first pass: %s err=%v", o.Kind, o.Err)
+	}
+	if _, ok := h.container("pmm-btc"); ok {
+		t.Error("a container was made for a bot that would exit at start")
+	}
+	xemm, _ := h.container("xemm-eth")
+
+	res = h.pass()
+	for _, bot := range []string{"pmm-btc", "xemm-eth", "hl-perp"} {
+		if o := outcome(t, res, bot); o.Kind != plan.Stalled {
+			t.Errorf("second pass: %s %s (%s)", bot, o.Kind, o.Reason)
+		}
+	}
+	if c, _ := h.container("xemm-eth"); c.ID != xemm.ID || !c.Running() {
+		t.Errorf("xemm-eth was touched: %+v", c)
+	}
+
+	h.rt.SetImageFiles(image, map[string][]byte{"/home/hummingbot/scripts/v2_with_controllers.py": []byte("# loader\n")})
+	res = h.pass()
+	if o := outcome(t, res, "pmm-btc"); o.Kind != plan.Create || o.Err != nil {
+		t.Errorf("with the script in the image: %s (%s) err=%v", o.Kind, o.Reason, o.Err)
+	}
+}
