@@ -316,6 +316,26 @@ func (w *world) runDaemon(during func()) {
 	}
 }
 
+// reachedBots are the secrets that reached a bot at some point, so a bot
+// could log them: account passwords, connector secrets (before and after a
+// rotation), the broker's password. The others were refused or never
+// meant for a bot.
+func (w *world) reachedBots() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, m := range w.markers {
+		what, isMarker := strings.CutPrefix(m, marker(""))
+		switch {
+		case !isMarker, // the account password nectar made
+			strings.HasPrefix(what, "binance-"), strings.HasPrefix(what, "hl-"),
+			strings.HasPrefix(what, "imported-"), what == "import-password", what == "mqtt-password":
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // scan searches everything for every marker, as is and encoded.
 func (w *world) scan() {
 	w.t.Helper()
@@ -402,6 +422,18 @@ func (w *world) readStatusPages(log string) {
 	for _, bot := range []string{"lk-binance", "lk-imported"} {
 		paths = append(paths, "/bots/"+bot, "/api/v1/bots/"+bot)
 	}
+	// A bot that logs its own secrets: the bot page shows the end of its
+	// log, which must come out masked. The planted log goes again before
+	// the disk is scanned (it is the bot's doing, not nectar's).
+	for _, bot := range []string{"lk-binance", "lk-imported"} {
+		logs := filepath.Join(w.state, "instances", bot, "logs")
+		planted := filepath.Join(logs, "logs_zz_planted.log")
+		text := "a careless bot logs: " + strings.Join(w.reachedBots(), " and ") + "\n"
+		if err := os.WriteFile(planted, []byte(text), 0o600); err != nil {
+			w.t.Fatalf("planting a log for %s: %v", bot, err)
+		}
+		defer os.Remove(planted)
+	}
 	client := &http.Client{Timeout: 2 * time.Second}
 	for _, p := range paths {
 		resp, err := client.Get(base + p)
@@ -411,6 +443,9 @@ func (w *world) readStatusPages(log string) {
 		}
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20)) // /events streams: cut by the timeout
 		resp.Body.Close()
+		if strings.HasPrefix(p, "/bots/") && !bytes.Contains(body, []byte("a careless bot logs")) {
+			w.t.Errorf("GET %s shows no log tail: the scan would not see how it masks secrets", p)
+		}
 		if strings.HasPrefix(p, "/api/v1/") && (resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("lk-"))) {
 			w.t.Errorf("GET %s: %s, and the body names no bot: the scan would look at nothing", p, resp.Status)
 		}

@@ -14,6 +14,9 @@ import (
 
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/scrub"
+	"maps"
+	"slices"
+	"sync"
 )
 
 // The bot page shows the end of the bot's own log, read from the newest
@@ -150,14 +153,32 @@ type LogReader struct {
 	// InstanceDir returns the folder a bot is rendered into.
 	InstanceDir func(bot string) string
 	secrets     atomic.Pointer[[]string]
+
+	mu   sync.Mutex
+	seen map[string]bool
 }
 
-// Update takes the secrets of a fleet that loaded, replacing the last.
+// maxSeenSecrets bounds the secrets a LogReader remembers.
+const maxSeenSecrets = 10_000
+
+// Update adds the secrets of a fleet that loaded to those it masks. A
+// secret that left the fleet is still masked: a bot's log written before
+// a key was rotated holds the old key. Past maxSeenSecrets the oldest
+// fleets' secrets are forgotten and only the current ones kept.
 func (l *LogReader) Update(fl *fleet.Fleet) {
 	if l == nil || fl == nil {
 		return
 	}
-	s := fleetSecrets(fl)
+	current := fleetSecrets(fl)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil || len(l.seen)+len(current) > maxSeenSecrets {
+		l.seen = map[string]bool{}
+	}
+	for _, v := range current {
+		l.seen[v] = true
+	}
+	s := slices.Collect(maps.Keys(l.seen))
 	l.secrets.Store(&s)
 }
 

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nectarhq/nectar/internal/fleet"
 )
 
 // writeLog writes logs/<name> into the bot's instance folder under dir.
@@ -120,5 +122,28 @@ func TestBotPageShowsLog(t *testing.T) {
 		if strings.Contains(page, s.value) {
 			t.Errorf("the bot page shows %s from the bot's log", s.what)
 		}
+	}
+}
+
+// A key rotated out of the fleet is still masked: the bot's log from
+// before the rotation holds it.
+func TestLogTailMasksRotatedSecrets(t *testing.T) {
+	dir := t.TempDir()
+	writeLog(t, dir, "solo", "logs_solo.log", "with old KEY-before-rotation and new KEY-after-rotation\n")
+	fleetWith := func(secret string) *fleet.Fleet {
+		return &fleet.Fleet{Accounts: map[string]*fleet.Account{"main": {Name: "main", Password: "PASSWORD-marker",
+			Credentials: map[string]*fleet.Credential{"binance": {Connector: "binance",
+				Secrets: []fleet.SecretField{{Name: "binance_api_key", Value: fleet.Secret(secret)}}}}}}}
+	}
+	l := &LogReader{InstanceDir: func(bot string) string { return filepath.Join(dir, bot) }}
+	l.Update(fleetWith("KEY-before-rotation"))
+	l.Update(fleetWith("KEY-after-rotation"))
+	tail, ok := l.Tail("solo")
+	if !ok {
+		t.Fatal("no tail")
+	}
+	text := strings.Join(tail.Lines, "\n")
+	if strings.Contains(text, "KEY-before-rotation") || strings.Contains(text, "KEY-after-rotation") {
+		t.Errorf("a key shows: %q", text)
 	}
 }
