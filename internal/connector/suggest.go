@@ -3,6 +3,8 @@ package connector
 import (
 	"slices"
 	"strings"
+
+	"github.com/nectarhq/nectar/internal/hint"
 )
 
 // Suggest returns the known connector names closest to name, best first
@@ -25,7 +27,7 @@ func Suggest(name string) []string {
 		if n == given {
 			continue
 		}
-		d := editDistance(name, n)
+		d := hint.Distance(name, n, true)
 		switch {
 		case d <= limit:
 		case len(name) >= 4 && strings.Contains(n, name): // an abbreviation
@@ -54,31 +56,4 @@ func sameParts(a, b string) bool {
 	slices.Sort(pa)
 	slices.Sort(pb)
 	return len(pa) > 1 && slices.Equal(pa, pb)
-}
-
-// editDistance counts the single-character insertions, deletions,
-// substitutions and swaps of neighbours that turn a into b.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }

@@ -22,6 +22,8 @@ import (
 
 	"github.com/nectarhq/nectar/internal/connector"
 	"github.com/nectarhq/nectar/internal/secrets"
+
+	"github.com/nectarhq/nectar/internal/hint"
 )
 
 // Options control a load.
@@ -868,7 +870,7 @@ func (l *loader) missingConnectorHint(account, c string, has []string) string {
 	add := fmt.Sprintf("add it with `nectar cred add %s %s`", account, c)
 	best, bestDist := "", max(2, len(c)/4)+1
 	for _, h := range has {
-		d := editDistance(c, h)
+		d := hint.Distance(c, h, false)
 		if len(c) >= 4 && strings.HasPrefix(h, c) {
 			d = min(d, bestDist-1) // cut short: hyperliquid_perp
 		}

@@ -14,6 +14,8 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/nectarhq/nectar/schemas"
+
+	"github.com/nectarhq/nectar/internal/hint"
 )
 
 // The kinds of files nectar validates, named by their schema file.
@@ -239,7 +241,7 @@ func keysHint(got string, allowed []string) string {
 func didYouMean(got string, options []string) string {
 	best, bestDist := "", 3
 	for _, o := range options {
-		if d := editDistance(got, o); d < bestDist {
+		if d := hint.Distance(got, o, false); d < bestDist {
 			best, bestDist = o, d
 		}
 	}
@@ -291,25 +293,4 @@ func schemaNode(schemaURL, keyword string) map[string]any {
 	}
 	m, _ := node.(map[string]any)
 	return m
-}
-
-// editDistance is the Levenshtein distance, used for "did you mean" hints.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
