@@ -93,3 +93,34 @@ func (e *scrubbed) Error() string { return e.msg }
 
 // Is matches what the original error matched, without handing it out.
 func (e *scrubbed) Is(target error) bool { return errors.Is(e.orig, target) }
+
+// Env masks a container's environment (KEY=VALUE entries) in an engine's
+// message: every value long enough to be matched without garbling the
+// message, the short values of keys that look secret, and whole entries
+// (so an entry quoted whole reads KEY=[redacted], and a short value beside
+// its key goes too).
+func Env(msg string, env []string) string {
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case len(v) >= MinLen:
+			msg = Text(msg, v)
+		case v != "" && SecretKey(k):
+			msg = strings.ReplaceAll(msg, v, Mask)
+		}
+		msg = Text(msg, kv)
+	}
+	return msg
+}
+
+// SecretKey reports whether an environment variable's name says it holds
+// a secret (a password, secret, token or key).
+func SecretKey(key string) bool {
+	k := strings.ToUpper(key)
+	for _, w := range []string{"PASSWORD", "SECRET", "TOKEN", "KEY"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}

@@ -72,3 +72,23 @@ func TestErrorKeepsSentinelsAndHints(t *testing.T) {
 		}
 	}
 }
+
+// An engine's message loses every secret of the environment it quotes: a
+// long value wherever it stands, a short value only under a secret-looking
+// key (a short PATH-like value may be any word), and whole entries.
+func TestEnv(t *testing.T) {
+	env := []string{"HBOT_PASSWORD=correct-horse-battery", "API_TOKEN=ab1", "LEVEL=1"}
+	msg := `runc: invalid env "HBOT_PASSWORD=correct-horse-battery"; token ab1; LEVEL=1 at level 1`
+	got := Env(msg, env)
+	for _, leak := range []string{"correct-horse-battery", "ab1", "LEVEL=1"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("%q still in %q", leak, got)
+		}
+	}
+	if !strings.Contains(got, "at level 1") {
+		t.Errorf("a short value of a plain key garbled the message: %q", got)
+	}
+	if !SecretKey("mqtt_password") || !SecretKey("Api_Key") || SecretKey("PATH") {
+		t.Error("SecretKey misjudges a name")
+	}
+}

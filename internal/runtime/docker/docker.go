@@ -23,6 +23,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/nectarhq/nectar/internal/runtime"
+	"github.com/nectarhq/nectar/internal/scrub"
 )
 
 // DefaultStopTimeout is the stop timeout of a container whose spec sets
@@ -285,7 +286,7 @@ func (e *Engine) Start(ctx context.Context, id string) error {
 	// (PATH, ...) are public, and masking them would garble the message.
 	var secret []string
 	for _, kv := range info.Config.Env {
-		if k, _, _ := strings.Cut(kv, "="); looksSecret(k) {
+		if k, _, _ := strings.Cut(kv, "="); scrub.SecretKey(k) {
 			secret = append(secret, kv)
 		}
 	}

@@ -2,7 +2,6 @@ package docker
 
 import (
 	"errors"
-	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
 
@@ -50,31 +49,9 @@ func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
 // leaves the chain; its classification stays.
 func withoutEnv(e *engineError, env []string) error {
 	msg := e.err.Error()
-	clean := msg
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		// The value first, so an entry quoted whole reads KEY=[redacted];
-		// then the entry, which catches a short value beside its key.
-		switch {
-		case len(v) >= scrub.MinLen:
-			clean = scrub.Text(clean, v)
-		case v != "" && looksSecret(k):
-			clean = strings.ReplaceAll(clean, v, scrub.Mask)
-		}
-		clean = scrub.Text(clean, kv)
-	}
+	clean := scrub.Env(msg, env)
 	if clean == msg {
 		return e
 	}
 	return &engineError{op: e.op, kind: e.kind, err: errors.New(clean)}
-}
-
-func looksSecret(key string) bool {
-	k := strings.ToUpper(key)
-	for _, w := range []string{"PASSWORD", "SECRET", "TOKEN", "KEY"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
 }

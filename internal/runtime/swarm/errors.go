@@ -48,29 +48,9 @@ func wrap(op string, err error) *engineError {
 // chain and only its classification stays.
 func withoutEnv(e *engineError, env []string) error {
 	msg := e.err.Error()
-	clean := msg
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		switch {
-		case len(v) >= scrub.MinLen:
-			clean = scrub.Text(clean, v)
-		case v != "" && looksSecret(k):
-			clean = strings.ReplaceAll(clean, v, scrub.Mask)
-		}
-		clean = scrub.Text(clean, kv)
-	}
+	clean := scrub.Env(msg, env)
 	if clean == msg {
 		return e
 	}
 	return &engineError{op: e.op, kind: e.kind, err: errors.New(clean)}
-}
-
-func looksSecret(key string) bool {
-	k := strings.ToUpper(key)
-	for _, w := range []string{"PASSWORD", "SECRET", "TOKEN", "KEY"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
 }
