@@ -74,7 +74,14 @@ func startEdit(t *testing.T, editorBody string) *editSession {
 	}
 	s.ageFirst = first
 	editor := filepath.Join(work, "editor.sh")
-	script := "#!/bin/sh\nprintf '%s\\n' \"$1\" > \"$EDIT_SEEN.tmp\" && mv \"$EDIT_SEEN.tmp\" \"$EDIT_SEEN\"\n" + editorBody + "\n"
+	// A trap the body sets comes before the editor says it has the file:
+	// the test signals as soon as it says so.
+	prelude := ""
+	if strings.HasPrefix(editorBody, "trap ") {
+		prelude, editorBody, _ = strings.Cut(editorBody, "\n")
+		prelude += "\n"
+	}
+	script := "#!/bin/sh\n" + prelude + "printf '%s\\n' \"$1\" > \"$EDIT_SEEN.tmp\" && mv \"$EDIT_SEEN.tmp\" \"$EDIT_SEEN\"\n" + editorBody + "\n"
 	if err := os.WriteFile(editor, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
