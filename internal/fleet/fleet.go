@@ -128,6 +128,9 @@ type Fleet struct {
 	// GatewayCerts is a folder on the Docker host holding Hummingbot's
 	// gateway certificates, bound into every bot; "" for none.
 	GatewayCerts string
+	// Engine is what runs the bots: EngineDocker (one engine) or
+	// EngineSwarm (a Docker Swarm cluster, through a manager).
+	Engine string
 
 	Accounts map[string]*Account
 	Bots     map[string]*Bot
@@ -257,6 +260,10 @@ type Bot struct {
 	// GatewayCerts is the fleet's gateway certificates folder on the
 	// Docker host, bound into the bot; "" for none.
 	GatewayCerts string
+	// Node pins the bot to one node of a Swarm cluster (its host name);
+	// "" lets nectar place it and keep it there. A single engine has one
+	// node and ignores it.
+	Node string
 }
 
 // ConfigPath is the config's path, relative to the fleet root and to the
@@ -272,6 +279,12 @@ func (b *Bot) ConfigPath() string {
 // Dashboard list containers named this way, so they see nectar's bots too,
 // and Hummingbot's instance_id is set to it.
 func ContainerName(bot string) string { return "hummingbot-" + bot }
+
+// Engines a fleet can run on (nectar.yaml engine:).
+const (
+	EngineDocker = "docker"
+	EngineSwarm  = "swarm"
+)
 
 // Bot states.
 const (

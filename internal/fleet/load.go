@@ -128,6 +128,7 @@ type fleetYAML struct {
 	// MaxParallelRestarts is bounded by the schema.
 	MaxParallelRestarts int      `yaml:"max_parallel_restarts"`
 	ExtraConnectors     []string `yaml:"extra_connectors"`
+	Engine              string   `yaml:"engine"`
 	Defaults            struct {
 		Image       string         `yaml:"image"`
 		Network     string         `yaml:"network"`
@@ -195,6 +196,7 @@ func (l *loader) loadSettings(f *Fleet) {
 		}
 	}
 	f.MaxParallelRestarts = cmp.Or(y.MaxParallelRestarts, DefaultMaxParallelRestarts)
+	f.Engine = cmp.Or(y.Engine, EngineDocker)
 	l.loadExtraConnectors(f, doc, y.ExtraConnectors)
 	d := &f.Defaults
 	d.Image, d.Network, d.Restart = y.Defaults.Image, y.Defaults.Network, y.Defaults.Restart
@@ -732,6 +734,7 @@ type botYAML struct {
 	Network      string         `yaml:"network"`
 	Restart      string         `yaml:"restart"`
 	Resources    *resourcesYAML `yaml:"resources"`
+	Node         string         `yaml:"node"`
 }
 
 func (l *loader) loadBots(f *Fleet) {
@@ -806,6 +809,7 @@ func (l *loader) loadBot(f *Fleet, b *Bot) {
 	b.Network = cmp.Or(y.Network, d.Network)
 	b.Restart = cmp.Or(y.Restart, d.Restart)
 	b.Launch = cmp.Or(y.Launch, d.Launch)
+	b.Node = y.Node
 	b.StopTimeout = l.stopTimeout(b.File, doc, []string{"stop_timeout"}, y.StopTimeout, d.StopTimeout)
 	b.Resources = d.Resources
 	if y.Resources != nil {

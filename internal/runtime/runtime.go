@@ -59,6 +59,29 @@ type Container struct {
 	// Status is the engine's own short description, e.g. "Exited (1) 2 minutes ago".
 	Status  string
 	Created time.Time
+	// Task is set by a cluster engine (Swarm): where the bot's current
+	// task is placed and how it does. Nil on a single engine.
+	Task *Task
+}
+
+// Task is a cluster's view of the one task that runs a bot.
+type Task struct {
+	// Node is the host name of the node the task is placed on (or pinned
+	// to, when it has no task yet); NodeState is that node's state as the
+	// cluster sees it: ready, down, disconnected or unknown.
+	Node      string
+	NodeState string
+	// State is the task's state (new … running, complete, failed,
+	// rejected, shutdown, orphaned) and Err its last error, as the
+	// cluster says them.
+	State string
+	Err   string
+}
+
+// NodeReady reports whether the task's node is up, as far as the cluster
+// knows; a task not yet placed counts as ready.
+func (t *Task) NodeReady() bool {
+	return t == nil || t.Node == "" || t.NodeState == "" || t.NodeState == "ready"
 }
 
 // Bot returns the bot the container belongs to (its nectar.bot label).
@@ -107,6 +130,27 @@ type Spec struct {
 	// (Swarm's node.hostname), so that its data stays where it ran. Empty
 	// leaves the choice to the cluster; a single engine ignores it.
 	Node string
+	// Files are handed to the container by content, for an engine whose
+	// containers cannot see this host's folders (Swarm): each is mounted
+	// read-only at its Target. A single engine refuses them.
+	Files []File
+}
+
+// File is one file given to a container by content.
+type File struct {
+	// Target is the file's absolute path in the container.
+	Target string
+	// Digest names the content: equal digests mean equal content as far
+	// as nectar is concerned, so an engine that stores files by name
+	// (Swarm's secrets and configs cannot change) makes a new one only
+	// for a new digest. Encrypted files differ byte for byte on every
+	// encryption; their digest is of what was encrypted, keyed.
+	Digest string
+	Data   []byte
+	// Secret files are kept encrypted by the cluster and put only on the
+	// node running the container, in memory (Swarm secrets); others may
+	// be stored in the clear (Swarm configs).
+	Secret bool
 }
 
 // KilledExitCode is a container's exit code when the engine killed it
@@ -184,6 +228,17 @@ type Runtime interface {
 	// each of dirs (absolute paths in the image), read without running
 	// anything. A folder the image lacks contributes nothing.
 	ImageFiles(ctx context.Context, ref string, dirs []string) (*ImageFiles, error)
+}
+
+// Updater is a Runtime that changes a container in place instead of
+// replacing it: Swarm updates a service, whose name cannot change, so the
+// reconciler's create-aside-and-rename recreate does not apply. Update
+// gives the container spec (same name) and, when run is set, waits until
+// it runs; the old process is stopped (within its stop timeout) before the
+// new one starts, so two copies of a bot never trade at once. The result
+// says how the old one's stop ended.
+type Updater interface {
+	Update(ctx context.Context, id string, spec Spec, run bool) (Stopped, error)
 }
 
 // ImageFiles are files read out of an image, keyed by their absolute path

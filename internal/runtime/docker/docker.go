@@ -181,6 +181,11 @@ func (e *Engine) Create(ctx context.Context, spec runtime.Spec) (string, error) 
 	if spec.Name == "" || spec.Image == "" {
 		return "", fmt.Errorf("%s: the spec needs a name and an image", op)
 	}
+	if len(spec.Files) > 0 {
+		// A single engine's containers read the instance folder nectar
+		// renders on this host; files by content are for clusters.
+		return "", fmt.Errorf("%s: the single engine takes files as mounts of the instance folder, not by content", op)
+	}
 	restart, err := restartPolicy(spec.Restart)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
