@@ -4,6 +4,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -47,6 +48,11 @@ type Options struct {
 	// are bounded per account instead (nectar.yaml's
 	// max_parallel_restarts), each with its bot's own stop timeout.
 	Workers int
+	// Engine is the kind of engine Runtime is: fleet.EngineDocker (the
+	// default) or fleet.EngineSwarm, whose Runtime must be a
+	// runtime.Updater. A fleet whose nectar.yaml names another engine is
+	// not acted on.
+	Engine string
 }
 
 // Reconciler runs passes. Passes never overlap.
@@ -79,6 +85,7 @@ func New(opts Options) *Reconciler {
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
+	opts.Engine = cmp.Or(opts.Engine, fleet.EngineDocker)
 	return &Reconciler{opts: opts, records: &records{dir: opts.StateDir}, starts: map[string]plan.Starts{}}
 }
 
@@ -337,6 +344,10 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 		res.EngineErr = err
 		return res, nil
 	}
+	if err := r.engineMatches(fl); err != nil {
+		res.EngineErr = err
+		return res, nil
+	}
 	ctl, err := r.stateControls()
 	if err != nil {
 		// Without knowing which containers are its own, or which bots an
@@ -372,6 +383,11 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 	})
 	for i, name := range names {
 		w := wants[i]
+		if c, ok := byBot[name]; ok && c.Task != nil && w.desired.Hash != "" {
+			if p := nodeProblem(fl.Bots[name], c); p != "" {
+				w.desired.Problems = append(w.desired.Problems, p)
+			}
+		}
 		st.want[name] = w
 		in.Desired[name] = w.desired
 		if c, ok := byBot[name]; ok && c.Hash() != w.desired.Hash && w.desired.Hash != "" {
@@ -451,6 +467,13 @@ func (r *Reconciler) desire(fl *fleet.Fleet, b *fleet.Bot, revision string, st *
 	if err != nil {
 		d.Problems = append(d.Problems, b.File+": "+err.Error())
 		return wanted{desired: d}
+	}
+	if r.cluster() {
+		if p := clusterProblem(b); p != "" {
+			d.Problems = append(d.Problems, p)
+			return wanted{desired: d}
+		}
+		spec = clusterSpec(spec, b)
 	}
 	if st.owner != "" {
 		// Not part of the hash: labelling the owner restarts no bot.
@@ -630,6 +653,9 @@ type executor struct {
 	st    *passState
 	o     *Outcome
 	calls int
+	// spec is what a new container is made from, once prepareNew has
+	// made it ready (on a cluster, with its files).
+	spec runtime.Spec
 }
 
 func (x *executor) run() error {
@@ -641,6 +667,9 @@ func (x *executor) run() error {
 		}
 		return x.createStart()
 	case plan.Recreate:
+		if x.r.cluster() {
+			return x.update()
+		}
 		return x.recreate()
 	case plan.Restart:
 		if err := x.render(); err != nil {
@@ -661,20 +690,48 @@ func (x *executor) run() error {
 }
 
 // prepareNew makes sure a new container can be made: its image is there
-// and its files are rendered.
+// and its files are rendered (on a cluster, built to be handed over).
 func (x *executor) prepareNew() error {
-	if err := x.r.ensureImage(x.ctx, x.st.want[x.o.Bot].spec.Image, &x.calls); err != nil {
+	x.spec = x.st.want[x.o.Bot].spec
+	if err := x.r.ensureImage(x.ctx, x.spec.Image, &x.calls); err != nil {
 		return err
+	}
+	if x.r.cluster() {
+		return x.files()
 	}
 	return x.render()
 }
 
-func (x *executor) render() error {
+// imageNeeds reads the image's scripts and controllers and checks that the
+// bot's config finds what it loads among them and the fleet's.
+func (x *executor) imageNeeds() (render.ImageFiles, error) {
 	image, err := x.r.imageFiles(x.ctx, x.st.want[x.o.Bot].spec.Image)
 	if err != nil {
+		return nil, err
+	}
+	return image, checkNeeds(x.st.fl, x.st.fl.Bots[x.o.Bot], image)
+}
+
+// files builds a cluster bot's files into x.spec. The image's own files
+// are not among them: the bot sees its image's folders.
+func (x *executor) files() error {
+	if _, err := x.imageNeeds(); err != nil {
 		return err
 	}
-	if err := checkNeeds(x.st.fl, x.st.fl.Bots[x.o.Bot], image); err != nil {
+	contents, _, err := x.r.opts.Renderer.Contents(x.st.fl, x.o.Bot)
+	if err != nil {
+		return fmt.Errorf("building the bot's files: %w", err)
+	}
+	x.spec.Files = clusterFiles(contents)
+	for _, c := range contents {
+		x.o.Rendered = append(x.o.Rendered, c.Path)
+	}
+	return nil
+}
+
+func (x *executor) render() error {
+	image, err := x.imageNeeds()
+	if err != nil {
 		return err
 	}
 	rr, err := x.r.opts.Renderer.Render(x.st.fl, x.o.Bot, image)
@@ -753,7 +810,7 @@ func (x *executor) start(c *runtime.Container) error {
 
 func (x *executor) createStart() error {
 	w := x.st.want[x.o.Bot]
-	id, err := x.create(w.spec)
+	id, err := x.create(x.spec)
 	if err != nil {
 		return err
 	}
@@ -773,7 +830,7 @@ func (x *executor) recreate() error {
 		return err
 	}
 	w := x.st.want[x.o.Bot]
-	next := w.spec
+	next := x.spec
 	next.Name = passingName(w.spec.Name)
 	id, err := x.create(next)
 	if err != nil {
@@ -824,6 +881,27 @@ func (x *executor) recreate() error {
 		// removes.
 		x.r.opts.Log.Warn("cannot remove a recreated bot's old container", "bot", x.o.Bot, "error", err)
 	}
+	return nil
+}
+
+// update changes a cluster bot's service in place: the cluster stops the
+// old task (within the bot's stop timeout) before it starts the new one,
+// and the service keeps its name, its node and so its volumes.
+func (x *executor) update() error {
+	if err := x.prepareNew(); err != nil {
+		return err
+	}
+	old := x.o.Container
+	x.calls++
+	stopped, err := x.r.opts.Runtime.(runtime.Updater).Update(x.ctx, old.ID, x.spec, true)
+	if stopped.Killed {
+		x.o.Killed = killNote(old, x.stopTimeout(old))
+	}
+	if err != nil {
+		return fmt.Errorf("updating %s: %w", old.Name, err)
+	}
+	x.recordApplied()
+	x.r.recordStart(x.o.Bot, x.st.want[x.o.Bot].desired.Hash)
 	return nil
 }
 

@@ -149,6 +149,10 @@ func specForHash(s runtime.Spec) string {
 	if s.Cmd != nil {
 		fmt.Fprintf(&b, "cmd=%q\n", s.Cmd)
 	}
+	if s.Node != "" {
+		// Only when set, so that single-engine hashes stay as they were.
+		fmt.Fprintf(&b, "node=%s\n", s.Node)
+	}
 	for _, e := range s.Env {
 		k, _, _ := strings.Cut(e, "=")
 		if slices.Contains(passwordVars, k) {

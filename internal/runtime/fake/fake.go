@@ -45,13 +45,14 @@ const (
 	Signal       Method = "Signal"
 	Rename       Method = "Rename"
 	ImageFiles   Method = "ImageFiles"
+	Update       Method = "Update"
 )
 
 // Mutates reports whether the method changes the engine's state, so a
 // pass that should change nothing must not call it.
 func (m Method) Mutates() bool {
 	switch m {
-	case Create, Start, Stop, Remove, Pull, Rename:
+	case Create, Start, Stop, Remove, Pull, Rename, Update:
 		return true
 	}
 	return false
@@ -114,7 +115,12 @@ type fault struct {
 	err error
 }
 
-var _ runtime.Runtime = (*Runtime)(nil)
+var (
+	_ runtime.Runtime = (*Runtime)(nil)
+	// Every fake can also play a cluster engine, which updates containers
+	// in place; a reconciler for a single engine never asks it to.
+	_ runtime.Updater = (*Runtime)(nil)
+)
 
 // New returns an empty engine: no containers, no images.
 func New() *Runtime {
@@ -238,6 +244,68 @@ func (r *Runtime) Spec(id string) (runtime.Spec, bool) {
 		return e.spec, true
 	}
 	return runtime.Spec{}, false
+}
+
+// SetTask sets what a cluster engine would say about the container's task
+// (nil for none), as List then reports it.
+func (r *Runtime) SetTask(id string, t *runtime.Task) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.lookup(id)
+	if e == nil {
+		return noSuchContainer(id)
+	}
+	if t != nil {
+		cp := *t
+		t = &cp
+	}
+	e.c.Task = t
+	return nil
+}
+
+// Update changes a container in place as a cluster engine updates a
+// service: the running process is stopped first (killed when its image
+// ignores SIGTERM and it runs the image's own command), the spec replaced
+// under the same name and ID, and the container started again when run is
+// set. Labels and image follow the new spec; the task, if any, is kept.
+func (r *Runtime) Update(ctx context.Context, id string, spec runtime.Spec, run bool) (runtime.Stopped, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	call := Call{Method: Update, Arg: id}
+	out := runtime.Stopped{ExitCode: -1}
+	if err := r.begin(ctx, Update); err != nil {
+		return out, r.record(call, err)
+	}
+	e := r.lookup(id)
+	if e == nil {
+		return out, r.record(call, fmt.Errorf("update service %s: %w", id, noSuchContainer(id)))
+	}
+	if !r.images[normalize(spec.Image)] {
+		return out, r.record(call, fmt.Errorf("update service %s: No such image: %s: %w", id, spec.Image, runtime.ErrNotFound))
+	}
+	if e.c.Running() {
+		out.ExitCode = 0
+		if r.ignoreTerm[e.spec.Image] && e.spec.Cmd == nil {
+			out = runtime.Stopped{Killed: true, ExitCode: runtime.KilledExitCode}
+		}
+		r.setState(e, runtime.StateExited, out.ExitCode)
+	}
+	spec.Name = e.c.Name
+	spec.Env = slices.Clone(spec.Env)
+	spec.Mounts = slices.Clone(spec.Mounts)
+	spec.Files = slices.Clone(spec.Files)
+	labels := make(map[string]string, len(spec.Labels))
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	spec.Labels = labels
+	e.spec, e.c.Labels, e.c.Image = spec, labels, spec.Image
+	r.emit(e, "update")
+	if run {
+		r.setState(e, runtime.StateRunning, -1)
+		r.emit(e, "start")
+	}
+	return out, r.record(call, nil)
 }
 
 // Len returns how many containers exist, of every fleet.
