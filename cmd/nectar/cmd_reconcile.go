@@ -10,11 +10,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/hint"
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/reconcile"
 	"github.com/nectarhq/nectar/internal/render"
+	"github.com/nectarhq/nectar/internal/runtime"
 	"github.com/nectarhq/nectar/internal/runtime/docker"
+	"github.com/nectarhq/nectar/internal/runtime/swarm"
 	"github.com/nectarhq/nectar/internal/source"
 	"github.com/nectarhq/nectar/internal/statelock"
 )
@@ -52,9 +55,18 @@ func (a *app) resolveStateDir() (string, error) {
 	return stateDir, nil
 }
 
-// engine is what a pass runs on: Docker, the renderer and the reconciler.
+// containerEngine is what runs the bots: one Docker engine or a Swarm
+// cluster's manager.
+type containerEngine interface {
+	runtime.Runtime
+	runtime.Inspector
+	Close() error
+}
+
+// engine is what a pass runs on: the container engine, the renderer and
+// the reconciler.
 type engine struct {
-	rt *docker.Engine
+	rt containerEngine
 	rd *render.Renderer
 	r  *reconcile.Reconciler
 	// lock, when set, is this process's hold on the state dir.
@@ -72,7 +84,10 @@ func (e *engine) Close() {
 // this process first: commands that change bots or write the state dir
 // must never run two at a time on one state dir, and a second one fails
 // at once, naming the first. plan only reads, so it takes no lock.
-func (a *app) engine(ctx context.Context, allowEmpty bool, lockFor string) (*engine, error) {
+//
+// kind is the engine nectar.yaml names (fleet.EngineOf): a single Docker
+// engine, or a Swarm cluster through the manager DOCKER_HOST names.
+func (a *app) engine(ctx context.Context, kind string, allowEmpty bool, lockFor string) (*engine, error) {
 	ids, err := a.identities()
 	if err != nil {
 		return nil, err
@@ -92,15 +107,33 @@ func (a *app) engine(ctx context.Context, allowEmpty bool, lockFor string) (*eng
 		lock.Release()
 		return nil, err
 	}
-	rt, err := docker.New(ctx)
+	rt, err := connect(ctx, kind)
 	if err != nil {
 		lock.Release()
-		return nil, hint.Wrap(fmt.Errorf("cannot reach Docker: %w", err), "start the Docker engine, or point DOCKER_HOST at it")
+		return nil, err
 	}
 	r := reconcile.New(reconcile.Options{
-		Runtime: rt, Renderer: rd, StateDir: stateDir, Identities: ids, AllowEmpty: allowEmpty, Log: a.logger(),
+		Runtime: rt, Renderer: rd, StateDir: stateDir, Identities: ids, AllowEmpty: allowEmpty, Log: a.logger(), Engine: kind,
 	})
 	return &engine{rt: rt, rd: rd, r: r, lock: lock, stateDir: stateDir}, nil
+}
+
+// connect reaches the engine of the given kind, through the Docker
+// environment (DOCKER_HOST and the rest).
+func connect(ctx context.Context, kind string) (containerEngine, error) {
+	if kind == fleet.EngineSwarm {
+		rt, err := swarm.New(ctx)
+		if err != nil {
+			return nil, hint.Wrap(fmt.Errorf("cannot reach the Swarm manager (nectar.yaml says engine: swarm): %w", err),
+				"point DOCKER_HOST at a Swarm manager (docker node ls works there), or remove engine: swarm from nectar.yaml")
+		}
+		return rt, nil
+	}
+	rt, err := docker.New(ctx)
+	if err != nil {
+		return nil, hint.Wrap(fmt.Errorf("cannot reach Docker: %w", err), "start the Docker engine, or point DOCKER_HOST at it")
+	}
+	return rt, nil
 }
 
 // openSource opens --source (a folder or a git URL) with --branch and
@@ -139,7 +172,7 @@ func (a *app) pass(ctx context.Context, allowEmpty bool, lockFor string) (*recon
 	if err != nil {
 		return nil, reconcile.Source{}, nil, err
 	}
-	e, err := a.engine(ctx, allowEmpty, lockFor)
+	e, err := a.engine(ctx, fleet.EngineOf(src.FS), allowEmpty, lockFor)
 	if err != nil {
 		release()
 		return nil, reconcile.Source{}, nil, err

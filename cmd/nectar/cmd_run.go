@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nectarhq/nectar/internal/daemon"
+	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/hint"
 	"github.com/nectarhq/nectar/internal/reconcile"
 	"github.com/nectarhq/nectar/internal/source"
@@ -84,7 +86,8 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	e, err := a.engine(ctx, f.allowEmpty, "nectar run")
+	kind := engineKind(ctx, src, log)
+	e, err := a.engine(ctx, kind, f.allowEmpty, "nectar run")
 	if err != nil {
 		return err
 	}
@@ -122,11 +125,37 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		StateDir:    e.stateDir,
 		Health: daemon.Health{
 			Owner:       ownerID,
-			Every:       f.healthEvery,
+			Every:       healthEvery(kind, f.healthEvery),
 			InstanceDir: e.rd.InstanceDir,
 			OnHealth:    store.RecordHealth,
 		},
 	})
+}
+
+// engineKind is the engine the source's nectar.yaml names, read once at
+// start. A source that cannot be read yet counts as the default engine;
+// should its nectar.yaml name another, the passes say so and change
+// nothing until nectar is restarted.
+func engineKind(ctx context.Context, src source.Source, log *slog.Logger) string {
+	snap, err := src.Snapshot(ctx)
+	if snap.Close != nil {
+		defer snap.Close()
+	}
+	if err != nil {
+		log.Warn("cannot read the source to learn its engine; connecting to a single Docker engine", "error", err)
+		return fleet.EngineDocker
+	}
+	return fleet.EngineOf(snap.FS)
+}
+
+// healthEvery is how often bots are asked for their status: never on
+// Swarm, whose manager cannot signal a task's process, and whose bots
+// write their status.json on their own node, out of nectar's reach.
+func healthEvery(kind string, every time.Duration) time.Duration {
+	if kind == fleet.EngineSwarm {
+		return 0
+	}
+	return every
 }
 
 // statusToken reads the status page's token from the file, or else from
