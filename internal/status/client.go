@@ -147,7 +147,15 @@ func WriteText(w io.Writer, s Status) error {
 				trading += fmt.Sprintf(" (%d errors)", h.Errors)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", b.Name, b.Condition, desired, b.Actual,
+		actual := b.Actual
+		if t := b.Task; t != nil && t.Node != "" {
+			// On Swarm: where it runs, and whether that node is up.
+			actual += " on " + t.Node
+			if t.NodeState != "" && t.NodeState != "ready" {
+				actual += " (node " + t.NodeState + ")"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", b.Name, b.Condition, desired, actual,
 			dashASCII(b.Health), trading, dashASCII(b.Uptime), b.Restarts, b.NectarStarts, last)
 	}
 	if len(s.Bots) == 0 {

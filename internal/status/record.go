@@ -277,7 +277,12 @@ func (s *Store) setObserved(b *BotStatus, c *runtime.Container, at time.Time) {
 	if c == nil {
 		b.Actual, b.Health, b.EngineStatus = ActualMissing, "", ""
 		b.ContainerID, b.ContainerName, b.ContainerImage = "", "", ""
+		b.Task = nil
 		return
+	}
+	b.Task = nil
+	if t := c.Task; t != nil {
+		b.Task = &Task{Node: t.Node, NodeState: t.NodeState, State: t.State, Error: t.Err}
 	}
 	b.Actual = c.State
 	b.EngineStatus = c.Status

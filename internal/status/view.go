@@ -131,6 +131,18 @@ const (
 	ActualUnknown = "unknown"
 )
 
+// Task is a Swarm cluster's view of a bot's task.
+type Task struct {
+	// Node is the host name of the node the bot is placed on; NodeState
+	// that node's state (ready, down, disconnected, unknown).
+	Node      string `json:"node,omitempty"`
+	NodeState string `json:"node_state,omitempty"`
+	// State is the task's state (running, pending, failed, ...) and Error
+	// its last error, as Swarm says them.
+	State string `json:"state,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
 // BotStatus is one bot: what the source wants, what the engine runs, and
 // what nectar last did about it.
 type BotStatus struct {
@@ -157,8 +169,11 @@ type BotStatus struct {
 	// container does not run or its start time is not known.
 	Uptime string `json:"uptime,omitempty"`
 	// EngineStatus is Docker's own description, e.g. "Exited (1) 2 minutes ago".
-	EngineStatus string    `json:"engine_status,omitempty"`
-	ObservedAt   time.Time `json:"observed_at,omitzero"`
+	EngineStatus string `json:"engine_status,omitempty"`
+	// Task is where a Swarm cluster runs the bot and how its task does;
+	// absent on a single engine.
+	Task       *Task     `json:"task,omitempty"`
+	ObservedAt time.Time `json:"observed_at,omitzero"`
 	// Restarts counts the restarts the engine made of the container under
 	// its restart policy, as `docker inspect` says (RestartCount).
 	Restarts int `json:"restarts"`
