@@ -30,19 +30,21 @@ func newClusterHarness(t *testing.T) *harness {
 	return h
 }
 
-// writeCredential replaces a credential of the quickstart fleet, encrypted
-// to the fleet's recipient.
-func (h *harness) writeCredential(account, connector, plain string) {
-	h.t.Helper()
+// writeCredential replaces a credential of a copy of the quickstart fleet
+// in dir, encrypted to the fleet's recipient.
+func writeCredential(t *testing.T, dir, account, connector, plain string) {
+	t.Helper()
 	rs, err := secrets.ParseRecipients([]string{"age1slaew53zglmjjns5jdm7mah5tajn0merg6pfwuznlhxe5pjdqyrsnkpw9p"})
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	ct, err := secrets.Encrypt([]byte(plain), rs)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
-	h.write(filepath.Join("accounts", account, connector+".yml.age"), string(ct))
+	if err := os.WriteFile(filepath.Join(dir, "accounts", account, connector+".yml.age"), ct, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestClusterBotsGetTheirFilesByContent(t *testing.T) {
@@ -127,7 +129,7 @@ func TestClusterCredentialChangeUpdatesOnlyItsBots(t *testing.T) {
 		before[bot], _ = h.container(bot)
 	}
 	oldSpec, _ := h.rt.Spec(before["pmm-btc"].ID)
-	h.writeCredential("master_account", "kucoin", "connector: kucoin\nsecrets:\n  kucoin_api_key: rotated-key\n  kucoin_secret_key: rotated-secret\n  kucoin_passphrase: rotated-pass\n")
+	writeCredential(t, h.dir, "master_account", "kucoin", "connector: kucoin\nsecrets:\n  kucoin_api_key: rotated-key\n  kucoin_secret_key: rotated-secret\n  kucoin_passphrase: rotated-pass\n")
 	h.rt.ResetLog()
 	res := h.pass()
 	if len(res.Failed()) > 0 {
