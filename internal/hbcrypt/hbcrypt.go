@@ -99,6 +99,17 @@ func NewSalt() []byte {
 	return salt
 }
 
+// Prepare derives and keeps the key Encrypt would use for password and
+// salt, so that many keys can be derived side by side before the values
+// are encrypted one by one.
+func (k *Keyring) Prepare(password string, salt []byte) error {
+	if len(salt) < SaltSize || len(salt) > maxSaltSize {
+		return fmt.Errorf("salt is %d bytes; it must be %d to %d", len(salt), SaltSize, maxSaltSize)
+	}
+	_, err := k.derive(password, Params{KDF: KDFPBKDF2, Salt: salt, Iterations: k.iterations()})
+	return err
+}
+
 // Encrypt encrypts plaintext with a key derived from password and salt, and
 // returns the value as Hummingbot writes it: lower-case hex of the keyfile
 // JSON, with a fresh random IV. The key is derived with PBKDF2 at

@@ -601,6 +601,19 @@ func (r *Reconciler) apply(ctx context.Context, res *Result, st *passState) {
 		}
 		return perAccount[acct]
 	}
+	// Many bots to render (a cold start, a fleet-wide change): their
+	// accounts' keys are derived side by side first, rather than one
+	// account after another inside the bounded actions.
+	var rendering []string
+	for _, o := range res.Outcomes {
+		switch o.Kind {
+		case plan.Create, plan.Recreate, plan.Restart:
+			rendering = append(rendering, o.Bot)
+		}
+	}
+	if len(rendering) > 1 {
+		r.opts.Renderer.DeriveKeys(st.fl, rendering)
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for i := range res.Outcomes {

@@ -78,6 +78,8 @@ func BenchmarkRenderFleet(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+		// As a pass does: the accounts' keys side by side, then the files.
+		r.DeriveKeys(f, names)
 		for _, bot := range names {
 			if _, err := r.Render(f, bot, nil); err != nil {
 				b.Fatal(err)
