@@ -10,14 +10,14 @@ EXAMPLE  := examples/quickstart
 # The example fleet ships a demo-only identity; never use it for real keys.
 DEMO_KEY := examples/demo-identity.key
 
-.PHONY: all build test unit lint faults fuzz bench bench-all demo demo-clean clean testbot-image
+.PHONY: all build test unit lint swarm faults fuzz bench bench-all demo demo-clean clean testbot-image
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nectar ./cmd/nectar
 
-test: lint unit faults fuzz
+test: lint unit swarm faults fuzz
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -27,6 +27,15 @@ lint:
 	$(GO) tool staticcheck ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# The Swarm tests, on a three-node cluster built on this machine
+# (scripts/swarm-cluster.sh: root, network namespaces). One package at a
+# time, as they share the cluster; it is removed afterwards, pass or fail.
+swarm: testbot-image
+	scripts/swarm-cluster.sh up >/dev/null
+	NECTAR_REQUIRE_SWARM=1 NECTAR_SWARM_KEEP=1 $(GO) test -p 1 -count=1 ./internal/runtime/swarm && \
+	  NECTAR_REQUIRE_SWARM=1 NECTAR_SWARM_KEEP=1 $(GO) test -count=1 -run Swarm ./internal/reconcile; \
+	  rc=$$?; scripts/swarm-cluster.sh down >/dev/null; exit $$rc
 
 # Faults that disturb the whole machine (restarting the Docker engine) run
 # here, alone, after every other test is done.
