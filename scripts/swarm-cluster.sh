@@ -4,6 +4,9 @@
 #   scripts/swarm-cluster.sh up     build it (or say it is already up), then print its env
 #   scripts/swarm-cluster.sh env    print DOCKER_HOST of the manager and of each node
 #   scripts/swarm-cluster.sh down   remove everything `up` made; safe to run any time
+#   scripts/swarm-cluster.sh stop-node N    stop node N's engine (as a crashed host would
+#                                           look to the Swarm); its namespace and data stay
+#   scripts/swarm-cluster.sh start-node N   start it again and wait until the Swarm has it ready
 #
 # Each node is a dockerd of its own, started in its own network namespace
 # (and UTS namespace, so each has its own host name: nectar-node1..3) with
@@ -128,6 +131,15 @@ start_node() {
 	ip -n "$ns" link set lo up
 	ip -n "$ns" addr add "$(node_addr "$n")/24" dev eth0
 	ip -n "$ns" link set eth0 up
+	run_dockerd "$n"
+}
+
+# run_dockerd starts node n's engine in the node's namespace, in the
+# background.
+run_dockerd() {
+	local n=$1 d ns
+	d=$(node_dir "$n")
+	ns=$(ns_name "$n")
 	# nsenter, not `ip netns exec`: the latter remounts /sys for the
 	# namespace, which hides the cgroup mounts, and dockerd then refuses to
 	# start. unshare --uts gives the node a host name of its own, which is
@@ -214,6 +226,63 @@ up() {
 	print_env
 }
 
+# node_number checks that $1 names a node and prints it.
+node_number() {
+	local n
+	for n in "${NODES[@]}"; do
+		[ "$n" = "${1:-}" ] && { echo "$n"; return; }
+	done
+	die "no node '${1:-}': give a node number, one of ${NODES[*]}"
+}
+
+# stop_node stops one node's engine, and with it its containerd, the way a
+# host that goes away looks to the Swarm. The manager cannot be stopped:
+# the cluster would have no one to ask.
+stop_node() {
+	need_root
+	local n pid
+	n=$(node_number "${1:-}")
+	[ "$n" != "$MANAGER" ] || die "node$n is the manager; stop a worker"
+	pid=$(node_pid "$n")
+	if [ -z "$pid" ]; then
+		say "node$n's engine is not running"
+		return
+	fi
+	kill -TERM "$pid"
+	local end=$((SECONDS + 30))
+	while [ -n "$(node_pid "$n")" ] && [ $SECONDS -lt $end ]; do sleep 0.2; done
+	if [ -n "$(node_pid "$n")" ]; then
+		say "node$n's dockerd (pid $pid) did not stop within 30s; killing it"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	# What the engine started and left (its containerd, shims) ends too,
+	# by pid, so the next start finds its exec root free.
+	local pids
+	pids=$(ip netns pids "$(ns_name "$n")" 2>/dev/null || true)
+	# shellcheck disable=SC2086
+	[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+	say "node$n stopped"
+}
+
+# start_stopped_node starts a node that stop_node stopped and waits until
+# its engine answers and the manager lists it ready.
+start_stopped_node() {
+	need_root
+	local n
+	n=$(node_number "${1:-}")
+	[ -e "/run/netns/$(ns_name "$n")" ] || die "node$n has no namespace: is the cluster up? (scripts/swarm-cluster.sh up)"
+	if [ -z "$(node_pid "$n")" ]; then
+		run_dockerd "$n"
+	fi
+	if ! wait_for "node$n engine" "$WAIT" dk "$n" info; then
+		tail -n 30 "$(node_dir "$n")/dockerd.log" >&2 || true
+		die "node$n's dockerd did not answer on $(node_sock "$n") within ${WAIT}s (log: $(node_dir "$n")/dockerd.log)"
+	fi
+	node_ready() { [ "$(dk "$MANAGER" node inspect --format '{{.Status.State}}' "$(node_host "$n")" 2>/dev/null)" = ready ]; }
+	wait_for "node$n ready in the Swarm" "$WAIT" node_ready ||
+		die "the manager did not see node$n ready within ${WAIT}s: $(dk "$MANAGER" node ls 2>&1)"
+}
+
 down() {
 	local quiet=${1:-}
 	need_root
@@ -287,8 +356,10 @@ env)
 	is_up || die "no cluster is up under $DIR (scripts/swarm-cluster.sh up)"
 	print_env
 	;;
+stop-node) stop_node "${2:-}" ;;
+start-node) start_stopped_node "${2:-}" ;;
 *)
-	echo "usage: $0 up|down|env" >&2
+	echo "usage: $0 up|down|env|stop-node N|start-node N" >&2
 	exit 2
 	;;
 esac

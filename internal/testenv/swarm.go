@@ -26,6 +26,9 @@ type Swarm struct {
 
 // SwarmNode is one engine of the cluster.
 type SwarmNode struct {
+	// Num is the node's number in scripts/swarm-cluster.sh (1 is the
+	// manager).
+	Num int
 	// Host is its DOCKER_HOST (a unix socket).
 	Host string
 	// Hostname is what Swarm calls the node (node.hostname).
@@ -104,7 +107,7 @@ func parseSwarmEnv(out []byte) (*Swarm, error) {
 		if vars[p] == "" {
 			break
 		}
-		s.Nodes = append(s.Nodes, SwarmNode{Host: vars[p], Hostname: vars[p+"_HOSTNAME"], Addr: vars[p+"_ADDR"]})
+		s.Nodes = append(s.Nodes, SwarmNode{Num: i, Host: vars[p], Hostname: vars[p+"_HOSTNAME"], Addr: vars[p+"_ADDR"]})
 	}
 	if s.Manager == "" || len(s.Nodes) != 3 {
 		return nil, fmt.Errorf("swarm-cluster.sh printed no manager and three nodes:\n%s", out)
@@ -126,6 +129,33 @@ func StopSwarm() error {
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, swarmScript(), "down").CombinedOutput(); err != nil {
 		return fmt.Errorf("scripts/swarm-cluster.sh down: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// StopNode stops a worker's engine, as a host that went away looks to the
+// Swarm, and registers starting it again when the test ends (before the
+// cleanups registered earlier, which may need the node). Its data stays.
+func (s *Swarm) StopNode(t testing.TB, n SwarmNode) {
+	t.Helper()
+	t.Cleanup(func() {
+		if err := swarmNodeCmd("start-node", n); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := swarmNodeCmd("stop-node", n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// swarmNodeCmd runs `swarm-cluster.sh stop-node|start-node N`.
+func swarmNodeCmd(verb string, n SwarmNode) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, swarmScript(), verb, strconv.Itoa(n.Num))
+	cmd.Dir = Root()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("scripts/swarm-cluster.sh %s %d: %v\n%s", verb, n.Num, err, out)
 	}
 	return nil
 }
