@@ -392,80 +392,15 @@ func TestUnplaceableAndUnsupported(t *testing.T) {
 	if !strings.Contains(c.Status, "pending") {
 		t.Errorf("status of an unplaceable bot: %q, want pending", c.Status)
 	}
+	if c.Task == nil || c.Task.Node != "no-such-node" || c.Task.NodeState != "unknown" || c.Task.State != "pending" || c.Task.Err == "" {
+		t.Errorf("task of an unplaceable bot: %+v, want pending on no-such-node, unknown, with Swarm's reason", c.Task)
+	}
 	t.Logf("status: %s", c.Status)
 	if err := e.Rename(ctx, id, "x"); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("Rename: %v", err)
 	}
 	if err := e.Signal(ctx, id, "USR1"); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("Signal: %v", err)
-	}
-	if _, err := e.Stop(ctx, id, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Remove(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// A file given as a secret reaches the bot at its absolute path, on the
-// node that runs it and on no other, from memory; the same content twice
-// is the same secret.
-func TestSecretFile(t *testing.T) {
-	e, s := cluster(t)
-	ctx := context.Background()
-	fleet := newFleet(t, s)
-	worker := s.Worker(0)
-	spec := botSpec(t, fleet, "sec", worker.Hostname)
-	content := []byte(unique("secret-content") + "\n")
-	file := swarm.SecretFile{Target: "/home/hummingbot/conf/connectors/.nectar-test", Data: content}
-
-	id, err := e.CreateWithSecrets(ctx, spec, []swarm.SecretFile{file})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := e.EnsureSecret(ctx, spec, file)
-	if err != nil || ref.SecretName != swarm.SecretName(spec.Name, file.Target, content) {
-		t.Fatalf("EnsureSecret again: %+v %v", ref, err)
-	}
-	mgr := nodeClient(t, s.Nodes[0])
-	if list, err := mgr.SecretList(ctx, dswarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("label", runtime.LabelFleet+"="+fleet))}); err != nil || len(list) != 1 {
-		t.Fatalf("secrets of the fleet: %d (%v), want 1", len(list), err)
-	}
-	if err := e.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	task, _, err := e.Task(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := nodeClient(t, worker).ContainerInspect(ctx, task.ContainerID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Docker lists no secret among a container's mounts: it keeps them
-	// on a tmpfs under the container's folder and binds each file from there.
-	root, err := nodeClient(t, worker).Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root.DockerRootDir, "containers", info.ID, "mounts", "secrets")
-	source := filepath.Join(dir, ref.SecretID)
-	if got, err := os.ReadFile(source); err != nil || !bytes.Equal(got, content) {
-		t.Fatalf("the secret on the worker at %s: %q %v", source, got, err)
-	}
-	mounts, _ := os.ReadFile("/proc/self/mounts")
-	if !bytes.Contains(mounts, []byte(" "+dir+" tmpfs ")) {
-		t.Fatalf("%s is not a tmpfs", dir)
-	}
-	t.Logf("the secret is at %s on %s", source, worker.Hostname)
-	for _, n := range s.Nodes {
-		if n.Host == worker.Host {
-			continue
-		}
-		list, _ := nodeClient(t, n).ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.docker.swarm.service.id="+id))})
-		if len(list) != 0 {
-			t.Fatalf("node %s has a container of the bot", n.Hostname)
-		}
 	}
 	if _, err := e.Stop(ctx, id, 0); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,11 @@
 // latest task. Several things the interface asks for cannot be done through
 // a manager alone; each method's comment says where this runtime falls
 // short.
+//
+// A bot's files reach its task by content, as secrets and configs
+// (files.go); each bot is pinned to one node, where its volumes are, and
+// stays there (placement.go); Update changes a service in place
+// (update.go).
 package swarm
 
 import (
@@ -18,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/filters"
@@ -61,11 +67,15 @@ type Engine struct {
 	cli *client.Client
 	// local is the manager's own engine, which reads image files.
 	local *docker.Engine
+	// placeMu serialises choosing a node and creating the service there,
+	// so that concurrent creates each see the others' services and spread.
+	placeMu sync.Mutex
 }
 
 var (
 	_ runtime.Runtime   = (*Engine)(nil)
 	_ runtime.Inspector = (*Engine)(nil)
+	_ runtime.Updater   = (*Engine)(nil)
 )
 
 // New connects to the manager the environment names (DOCKER_HOST and the
@@ -122,8 +132,9 @@ func (e *Engine) Ping(ctx context.Context) error {
 	return nil
 }
 
-// List returns the fleet's services with two requests: the services, and
-// the tasks of all of them.
+// List returns the fleet's services with three requests: the services,
+// the tasks of all of them, and the nodes (for each task's node: its host
+// name and state).
 func (e *Engine) List(ctx context.Context, fleet string) ([]runtime.Container, error) {
 	if fleet == "" {
 		return nil, errors.New("list services: empty fleet name")
@@ -144,13 +155,17 @@ func (e *Engine) List(ctx context.Context, fleet string) ([]runtime.Container, e
 	if err != nil {
 		return nil, wrap("list tasks of fleet "+fleet, err)
 	}
+	ns, err := e.readNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
 	byService := map[string][]swarm.Task{}
 	for _, t := range tasks {
 		byService[t.ServiceID] = append(byService[t.ServiceID], t)
 	}
 	out := make([]runtime.Container, 0, len(services))
 	for _, s := range services {
-		out = append(out, fromService(s, latest(byService[s.ID])))
+		out = append(out, fromService(s, latest(byService[s.ID]), ns))
 	}
 	return out, nil
 }
@@ -184,8 +199,9 @@ func replicas(s swarm.Service) uint64 {
 //   - ended: exited, unless the service still wants a replica and its
 //     restart policy will make another, which is restarting.
 //
-// Status says which node the task is on, its state and its error.
-func fromService(s swarm.Service, t *swarm.Task) runtime.Container {
+// Status says which node the task is on, its state and its error; Task
+// says the same for a program, with the node's state.
+func fromService(s swarm.Service, t *swarm.Task, ns nodes) runtime.Container {
 	c := runtime.Container{
 		ID:       s.ID,
 		Name:     s.Spec.Name,
@@ -193,6 +209,7 @@ func fromService(s swarm.Service, t *swarm.Task) runtime.Container {
 		ExitCode: -1,
 		Created:  s.Meta.CreatedAt,
 		State:    runtime.StateCreated,
+		Task:     taskView(s, t, ns),
 	}
 	if cs := s.Spec.TaskTemplate.ContainerSpec; cs != nil {
 		c.Image = cs.Image
@@ -222,7 +239,7 @@ func fromService(s swarm.Service, t *swarm.Task) runtime.Container {
 			c.State = runtime.StateRestarting
 		}
 	}
-	c.Status = taskStatus(t)
+	c.Status = taskStatus(t, c.Task.Node)
 	return c
 }
 
@@ -253,11 +270,15 @@ func restarts(s swarm.Service, code int) bool {
 }
 
 // taskStatus is a short description of a task: "running on node
-// nectar-node2 (task 3f2a…)", with its exit code and error when it ended.
-func taskStatus(t *swarm.Task) string {
+// nectar-node2", with its exit code and error when it ended. host is the
+// node's host name when known; otherwise the node's ID stands in.
+func taskStatus(t *swarm.Task, host string) string {
 	var b strings.Builder
 	b.WriteString(string(t.Status.State))
-	if t.NodeID != "" {
+	switch {
+	case t.NodeID != "" && host != "":
+		b.WriteString(" on node " + host)
+	case t.NodeID != "":
 		b.WriteString(" on node " + short(t.NodeID))
 	}
 	if cs := t.Status.ContainerStatus; cs != nil && !live(t.Status.State) {
@@ -271,9 +292,11 @@ func taskStatus(t *swarm.Task) string {
 
 // Create makes the bot's service with no replica: the bot does not run
 // until Start. The service's spec is what the single engine gives a
-// container (see serviceSpec). A name in use is ErrConflict. A missing
-// image is not found here: each node looks for it only when it starts
-// the task, and Start reports that.
+// container (see serviceSpec), its files mounted from secrets and configs
+// made first (see attachFiles), pinned to spec.Node or else to the node
+// place chooses. A name in use is ErrConflict. A missing image is not
+// found here: each node looks for it only when it starts the task, and
+// Start reports that.
 func (e *Engine) Create(ctx context.Context, spec runtime.Spec) (string, error) {
 	op := "create service " + spec.Name
 	if spec.Name == "" || spec.Image == "" {
@@ -282,6 +305,32 @@ func (e *Engine) Create(ctx context.Context, spec runtime.Spec) (string, error) 
 	svc, err := e.serviceSpec(ctx, spec)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	objs, err := e.attachFiles(ctx, spec, svc.TaskTemplate.ContainerSpec)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	id, err := e.createPlaced(ctx, spec, svc)
+	if err != nil {
+		// Objects named for this service that no service uses.
+		e.undo(ctx, objs)
+		return "", err
+	}
+	return id, nil
+}
+
+// createPlaced creates the service, first pinning it to a node of place's
+// choice when the spec names none.
+func (e *Engine) createPlaced(ctx context.Context, spec runtime.Spec, svc swarm.ServiceSpec) (string, error) {
+	op := "create service " + spec.Name
+	e.placeMu.Lock()
+	defer e.placeMu.Unlock()
+	if spec.Node == "" {
+		host, err := e.place(ctx, spec.Labels[runtime.LabelFleet])
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", op, err)
+		}
+		svc.TaskTemplate.Placement = pin(host)
 	}
 	resp, err := e.cli.ServiceCreate(ctx, svc, swarm.ServiceCreateOptions{})
 	if err != nil {
@@ -301,7 +350,8 @@ func (e *Engine) Create(ctx context.Context, spec runtime.Spec) (string, error) 
 //     (on one machine, every node's); any other Source names a local
 //     volume on the node, created on first use with the fleet's labels,
 //     and kept when the service goes;
-//   - Node pins the service with node.hostname==Node;
+//   - Node pins the service with node.hostname==Node (Create and Update
+//     pin it when Node is empty, see place);
 //   - an update stops the old task before it starts the new one, so two
 //     copies of a bot never trade at once.
 func (e *Engine) serviceSpec(ctx context.Context, spec runtime.Spec) (swarm.ServiceSpec, error) {
@@ -366,7 +416,7 @@ func (e *Engine) serviceSpec(ctx context.Context, spec runtime.Spec) (swarm.Serv
 		out.TaskTemplate.Resources = &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: spec.NanoCPUs, MemoryBytes: spec.MemoryBytes}}
 	}
 	if spec.Node != "" {
-		out.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.hostname==" + spec.Node}}
+		out.TaskTemplate.Placement = pin(spec.Node)
 	}
 	return out, nil
 }
@@ -491,25 +541,34 @@ func (e *Engine) Start(ctx context.Context, id string) error {
 			case t.Status.State == swarm.TaskStateRunning:
 				return nil
 			case !live(t.Status.State) && !t.Meta.CreatedAt.Before(since):
-				msg := taskStatus(&t)
-				werr := &engineError{op: op, err: errors.New(msg)}
-				if strings.Contains(t.Status.Err, "No such image") {
-					werr.kind = runtime.ErrNotFound
-				}
-				return withoutEnv(werr, envOf(before))
+				return taskFailed(op, t, envOf(before))
 			}
 		}
 		select {
 		case <-ctx.Done():
-			last := latest(ts)
-			state := "no task"
-			if last != nil {
-				state = taskStatus(last)
-			}
-			return fmt.Errorf("%s: its task is not running (%w; last: %s): can a node that is up run it? (docker node ls, docker service ps)", op, ctx.Err(), state)
+			return notRunning(op, ts, ctx.Err())
 		case <-time.After(pollEvery):
 		}
 	}
+}
+
+// taskFailed is the error of a task that ended when it should run, in
+// Swarm's words; a node that lacks the image makes it ErrNotFound.
+func taskFailed(op string, t swarm.Task, env []string) error {
+	werr := &engineError{op: op, err: errors.New(taskStatus(&t, ""))}
+	if strings.Contains(t.Status.Err, "No such image") {
+		werr.kind = runtime.ErrNotFound
+	}
+	return withoutEnv(werr, env)
+}
+
+// notRunning is the error of a wait for a task to run that ran out.
+func notRunning(op string, ts []swarm.Task, cause error) error {
+	state := "no task"
+	if last := latest(ts); last != nil {
+		state = taskStatus(last, "")
+	}
+	return fmt.Errorf("%s: its task is not running (%w; last: %s): can a node that is up run it? (docker node ls, docker service ps)", op, cause, state)
 }
 
 func latestOf(ts []swarm.Task, err error) *swarm.Task {
@@ -541,16 +600,35 @@ func (e *Engine) Stop(ctx context.Context, id string, timeout time.Duration) (ru
 	if err != nil {
 		return runtime.Stopped{ExitCode: -1}, err
 	}
-	grace := DefaultStopTimeout
-	if cs := svc.Spec.TaskTemplate.ContainerSpec; cs != nil && cs.StopGracePeriod != nil {
-		grace = *cs.StopGracePeriod
+	ts, err := e.awaitNoTask(ctx, op, id, max(gracePeriod(svc), timeout)+stopMargin)
+	if err != nil {
+		return runtime.Stopped{ExitCode: -1}, err
 	}
-	wait := max(grace, timeout) + stopMargin
+	out := runtime.Stopped{ExitCode: -1}
+	if t := latest(ts); t != nil && t.Status.ContainerStatus != nil {
+		out.ExitCode = t.Status.ContainerStatus.ExitCode
+		out.Killed = wasRunning[t.ID] && out.ExitCode == runtime.KilledExitCode
+	}
+	return out, nil
+}
+
+// gracePeriod is how long Swarm lets the service's task wind down after
+// SIGTERM before it kills it.
+func gracePeriod(s swarm.Service) time.Duration {
+	if cs := s.Spec.TaskTemplate.ContainerSpec; cs != nil && cs.StopGracePeriod != nil {
+		return *cs.StopGracePeriod
+	}
+	return DefaultStopTimeout
+}
+
+// awaitNoTask waits, up to wait, until none of the service's tasks is
+// alive, and returns the tasks as they ended.
+func (e *Engine) awaitNoTask(ctx context.Context, op, id string, wait time.Duration) ([]swarm.Task, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		ts, err := e.tasks(ctx, id)
 		if err != nil {
-			return runtime.Stopped{ExitCode: -1}, err
+			return nil, err
 		}
 		var alive []string
 		for _, t := range ts {
@@ -559,20 +637,15 @@ func (e *Engine) Stop(ctx context.Context, id string, timeout time.Duration) (ru
 			}
 		}
 		if len(alive) == 0 {
-			out := runtime.Stopped{ExitCode: -1}
-			if t := latest(ts); t != nil && t.Status.ContainerStatus != nil {
-				out.ExitCode = t.Status.ContainerStatus.ExitCode
-				out.Killed = wasRunning[t.ID] && out.ExitCode == runtime.KilledExitCode
-			}
-			return out, nil
+			return ts, nil
 		}
 		if time.Now().After(deadline) {
 			sort.Strings(alive)
-			return runtime.Stopped{ExitCode: -1}, fmt.Errorf("%s: tasks still not ended %s after the stop (%s): is their node reachable? (docker node ls)", op, wait, strings.Join(alive, ", "))
+			return nil, fmt.Errorf("%s: tasks still not ended %s after the stop (%s): is their node reachable? (docker node ls)", op, wait, strings.Join(alive, ", "))
 		}
 		select {
 		case <-ctx.Done():
-			return runtime.Stopped{ExitCode: -1}, fmt.Errorf("%s: %w", op, ctx.Err())
+			return nil, fmt.Errorf("%s: %w", op, ctx.Err())
 		case <-time.After(pollEvery):
 		}
 	}
@@ -593,7 +666,8 @@ func (e *Engine) Signal(ctx context.Context, id, signal string) error {
 
 // Remove deletes a service that has no replica and no task still alive;
 // otherwise it is ErrConflict. Swarm removes the service's containers;
-// its volumes stay on their nodes.
+// its volumes stay on their nodes. The secrets and configs labelled for
+// the service go with it (see removeFiles).
 func (e *Engine) Remove(ctx context.Context, id string) error {
 	op := "remove service " + id
 	s, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
@@ -615,7 +689,7 @@ func (e *Engine) Remove(ctx context.Context, id string) error {
 	if err := e.cli.ServiceRemove(ctx, id); err != nil {
 		return wrap(op, err)
 	}
-	return nil
+	return e.removeFiles(ctx, s.Spec.Labels[runtime.LabelFleet], s.Spec.Name)
 }
 
 // ImagePresent reports whether the manager's engine has the image, or
