@@ -183,6 +183,18 @@ func (l *loader) configLine(b *Bot) (int, int) {
 // readConfig parses a config of the fleet for one bot; nil when it cannot
 // be read (its problem is then reported, for this bot).
 func (l *loader) readConfig(b *Bot, p string) (map[string]any, *document) {
+	if c, ok := l.configs[p]; ok {
+		return c.m, c.doc
+	}
+	m, doc := l.parseConfig(p)
+	if l.configs == nil {
+		l.configs = map[string]readConfig{}
+	}
+	l.configs[p] = readConfig{m, doc}
+	return m, doc
+}
+
+func (l *loader) parseConfig(p string) (map[string]any, *document) {
 	data, err := l.readFile(p)
 	if err != nil {
 		l.ps.list = append(l.ps.list, Problem{File: p, Message: "cannot be read: " + err.Error(), Hint: "mend the file"})

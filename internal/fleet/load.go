@@ -79,6 +79,16 @@ type loader struct {
 	// defaultCC holds the problems of defaults.client_config alone, so a
 	// bot's merged config does not report them again.
 	defaultCC []string
+	// configs holds each config file read so far: many bots often run
+	// the same one, which is read, parsed and reported once.
+	configs map[string]readConfig
+}
+
+// readConfig is one config file as read: its mapping and document, nil
+// when it could not be read as one (its problems reported once).
+type readConfig struct {
+	m   map[string]any
+	doc *document
 }
 
 // readFile reads one file of the source, enforcing the size cap.

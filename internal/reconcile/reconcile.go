@@ -379,7 +379,8 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 	names := slices.Sorted(maps.Keys(fl.Bots))
 	wants := make([]wanted, len(names))
 	parallel(r.opts.Workers, len(names), func(i int) {
-		wants[i] = r.desire(fl, fl.Bots[names[i]], src.Revision, st)
+		c, ok := byBot[names[i]]
+		wants[i] = r.desire(fl, fl.Bots[names[i]], src.Revision, st, c.Hash(), ok)
 	})
 	for i, name := range names {
 		w := wants[i]
@@ -449,7 +450,12 @@ func parallel(workers, n int, f func(i int)) {
 
 // desire computes one bot's desired state, hash included. A bot that
 // cannot be rendered is stalled with the reason.
-func (r *Reconciler) desire(fl *fleet.Fleet, b *fleet.Bot, revision string, st *passState) wanted {
+//
+// observedHash is the hash of the bot's container (found says there is
+// one): the parts that explain a change are only worked out for a bot
+// whose container is about to be made or remade, not on every pass for
+// every bot.
+func (r *Reconciler) desire(fl *fleet.Fleet, b *fleet.Bot, revision string, st *passState, observedHash string, found bool) wanted {
 	d := plan.Desired{Bot: b.Name, State: b.State, Hold: b.Hold, Image: b.Image}
 	for _, p := range fl.BotProblems(b.Name) {
 		d.Problems = append(d.Problems, p.Error())
@@ -487,7 +493,9 @@ func (r *Reconciler) desire(fl *fleet.Fleet, b *fleet.Bot, revision string, st *
 	if image, ok := r.images.get(b.Image); ok {
 		d.Shadowed = render.Shadowed(fl, image)
 	}
-	d.Parts, d.Settings = r.parts(pv, spec)
+	if !found || observedHash != d.Hash {
+		d.Parts, d.Settings = r.parts(pv, spec)
+	}
 	return wanted{desired: d, spec: spec}
 }
 

@@ -45,3 +45,25 @@ func TestDeriveKeys(t *testing.T) {
 		t.Fatalf("after one password change: %d derivations, want 1", n)
 	}
 }
+
+// A keyed digest started from a copied label state equals one computed
+// from scratch: the copies are only a shortcut.
+func TestKeyedCopiesMatch(t *testing.T) {
+	r, err := New(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.labels) != len(keyedLabels) {
+		t.Fatalf("%d label states kept, want %d", len(r.labels), len(keyedLabels))
+	}
+	for _, l := range keyedLabels {
+		copied := r.newKeyed(l).addString("a", "b").sum()
+		fresh := (&Renderer{key: r.key}).newKeyed(l).addString("a", "b").sum()
+		if copied != fresh {
+			t.Errorf("%s: copied state gives %s, fresh %s", l, copied, fresh)
+		}
+		if again := r.newKeyed(l).addString("a", "b").sum(); again != copied {
+			t.Errorf("%s: a copy was changed by its use", l)
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"maps"
@@ -32,6 +33,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nectarhq/nectar/internal/atomicfile"
@@ -89,6 +91,11 @@ type Renderer struct {
 	dir     string
 	key     []byte
 	keyring *hbcrypt.Keyring
+	// labels are the keyed digests' starting states (newKeyed).
+	labels map[string]hash.Cloner
+	// sharedDigests remembers the content digest of each shared file as
+	// last read (see sharedDigest).
+	sharedDigests sync.Map
 
 	// In-memory caches for previews (see cache.go), and how old a file
 	// must be before its stat signature is trusted (racyWindow).
@@ -118,7 +125,7 @@ func New(opts Options) (*Renderer, error) {
 	if k == nil {
 		k = hbcrypt.NewKeyring()
 	}
-	return &Renderer{dir: opts.Dir, key: key, keyring: k, racy: racyWindow}, nil
+	return &Renderer{dir: opts.Dir, key: key, keyring: k, racy: racyWindow, labels: labelStates(key)}, nil
 }
 
 // Derivations is how many keys the Renderer's Keyring has derived, each
@@ -313,7 +320,7 @@ func (r *Renderer) plan(fl *fleet.Fleet, name string, image ImageFiles) (*plan, 
 		files = append(files, &wantFile{
 			path:    p,
 			kind:    plainFile,
-			content: r.newKeyed(labelContent).addString(p).add(data).sum(),
+			content: r.sharedDigest(p, data),
 			data:    data,
 		})
 	}
@@ -346,6 +353,27 @@ func (r *Renderer) plan(fl *fleet.Fleet, name string, image ImageFiles) (*plan, 
 	}
 	slices.SortFunc(files, func(a, b *wantFile) int { return strings.Compare(a.path, b.path) })
 	return &plan{files: files, digest: digest}, nil
+}
+
+// sharedDigest is the content digest of a shared file. Every bot gets
+// every shared file, and a loaded fleet hands out one copy of each
+// (Fleet.ReadShared), so the digest is worked out once per file and load
+// rather than once per bot: it is remembered with the copy it was taken
+// of, and a new load's copy is hashed afresh.
+func (r *Renderer) sharedDigest(p string, data []byte) digest {
+	type taken struct {
+		data []byte
+		d    digest
+	}
+	if v, ok := r.sharedDigests.Load(p); ok {
+		t := v.(taken)
+		if len(t.data) == len(data) && (len(data) == 0 || &t.data[0] == &data[0]) {
+			return t.d
+		}
+	}
+	d := r.newKeyed(labelContent).addString(p).add(data).sum()
+	r.sharedDigests.Store(p, taken{data, d})
+	return d
 }
 
 // Render brings the bot's instance folder in line with the fleet and says

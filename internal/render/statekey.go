@@ -105,9 +105,35 @@ const (
 type keyed struct{ h hash.Hash }
 
 func (r *Renderer) newKeyed(label string) keyed {
+	// A pass takes thousands of these; starting from a copy of the state
+	// after the key and the label saves hashing both every time.
+	if start, ok := r.labels[label]; ok {
+		if h, err := start.Clone(); err == nil {
+			return keyed{h}
+		}
+	}
 	k := keyed{hmac.New(sha256.New, r.key)}
 	k.add([]byte(label))
 	return k
+}
+
+// keyedLabels are the labels whose starting states a Renderer keeps.
+var keyedLabels = []string{labelSalt, labelContent, labelDisk, labelBotDigest, labelPart}
+
+// labelStates returns the HMAC state after each label, for newKeyed to
+// copy; none when this HMAC cannot be copied.
+func labelStates(key []byte) map[string]hash.Cloner {
+	out := map[string]hash.Cloner{}
+	for _, l := range keyedLabels {
+		k := keyed{hmac.New(sha256.New, key)}
+		k.add([]byte(l))
+		c, ok := k.h.(hash.Cloner)
+		if !ok {
+			return nil
+		}
+		out[l] = c
+	}
+	return out
 }
 
 func (k keyed) add(parts ...[]byte) keyed {
