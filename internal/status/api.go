@@ -39,20 +39,21 @@ func (h *handler) serveJSON(w http.ResponseWriter, r *http.Request, snap *snapsh
 	const ctype = "application/json"
 	now := h.now()
 	key := "json " + r.URL.Path
-	if body, ok := h.cache.get(snap.version, now, key); ok {
-		writeBody(w, http.StatusOK, ctype, body)
-		return
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(value()); err != nil {
+	body, err := h.cache.get(snap.version, now, key, func() ([]byte, error) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(value()); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	})
+	if err != nil {
 		h.log.Error("cannot encode the status as JSON", "error", err)
 		jsonError(w, http.StatusInternalServerError, "cannot encode the status; see the daemon's log")
 		return
 	}
-	h.cache.put(snap.version, now, key, buf.Bytes())
-	writeBody(w, http.StatusOK, ctype, buf.Bytes())
+	writeBody(w, http.StatusOK, ctype, body)
 }
 
 // jsonError writes {"error": msg}.

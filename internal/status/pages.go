@@ -119,26 +119,30 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request, snap *snapshot, c
 	const ctype = "text/html; charset=utf-8"
 	now := h.now()
 	key := "html " + r.URL.Path + data.cacheTag
-	if code == http.StatusOK {
-		if body, ok := h.cache.get(snap.version, now, key); ok {
-			writeBody(w, code, ctype, body)
-			return
-		}
-	}
 	data.Version = h.opts.Version
 	data.Snapshot = snap.version
 	data.Now = now
 	data.Status = &snap.status
-	var buf bytes.Buffer
-	if err := pages[name].ExecuteTemplate(&buf, "layout.html", data); err != nil {
+	render := func() ([]byte, error) {
+		var buf bytes.Buffer
+		if err := pages[name].ExecuteTemplate(&buf, "layout.html", data); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	var body []byte
+	var err error
+	if code == http.StatusOK {
+		body, err = h.cache.get(snap.version, now, key, render)
+	} else {
+		body, err = render()
+	}
+	if err != nil {
 		h.log.Error("cannot render the status page", "page", name, "error", err)
 		plainError(w, http.StatusInternalServerError, "cannot render this page; see the daemon's log")
 		return
 	}
-	if code == http.StatusOK {
-		h.cache.put(snap.version, now, key, buf.Bytes())
-	}
-	writeBody(w, code, ctype, buf.Bytes())
+	writeBody(w, code, ctype, body)
 }
 
 // now is the handler's clock at the pages' finest unit, the second, so
