@@ -245,8 +245,10 @@ func hbotStart(args []string) int {
 	if code != 0 {
 		return code
 	}
-	client, err := h.rewriteClientConfig()
-	if err != nil {
+	// hbot's login loads the client config before it unlocks the keystore;
+	// the engine loads it again below. A file that cannot be written is
+	// logged each time and changes nothing else.
+	if _, err := h.rewriteClientConfig(os.Stderr); err != nil {
 		return traceback(err)
 	}
 	connectors, err := h.unlock(password, true)
@@ -271,6 +273,10 @@ func hbotStart(args []string) int {
 	// nothing it starts inherits it.
 	os.Unsetenv("HBOT_PASSWORD")
 	os.Unsetenv("CONFIG_PASSWORD")
+	client, err := h.rewriteClientConfig(os.Stderr)
+	if err != nil {
+		return traceback(err)
+	}
 	if err := h.createLegacyFiles(); err != nil {
 		return traceback(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -175,10 +178,20 @@ func newInstanceID() string {
 	return hex.EncodeToString(b)
 }
 
-// rewriteClientConfig loads conf/conf_client.yml and writes it back with
-// the defaults added, keeping every value already there. It returns the
-// merged settings.
-func (h home) rewriteClientConfig() (map[string]any, error) {
+// rewriteClientConfig is Hummingbot's load of conf/conf_client.yml, which
+// it does at every start (twice, in fact: hbot's login and the engine,
+// the quickstart's main and quick_start): read the file, build the client
+// config model from it, write the model back with the defaults filled in,
+// and return the merged settings.
+//
+// The two halves fail differently upstream. A file the model refuses
+// raises out of the load and the bot does not start: an error here. A
+// file that cannot be written (a read-only mount, a folder that is not
+// there) is only logged, "Error writing configs: ...", and the bot goes on
+// with the settings it read; the log line goes to stderr (see
+// logWriteError), which is where it goes before Hummingbot has set up its
+// logging.
+func (h home) rewriteClientConfig(stderr io.Writer) (map[string]any, error) {
 	path := h.path("conf", "conf_client.yml")
 	cfg := map[string]any{}
 	if data, err := os.ReadFile(path); err == nil {
@@ -205,7 +218,63 @@ func (h home) rewriteClientConfig() (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cfg, atomicfile.WriteFile(path, out, 0o600)
+	if err := writeInPlace(path, out); err != nil {
+		logWriteError(stderr, err)
+	}
+	return cfg, nil
+}
+
+// writeInPlace writes a file as Python's open(path, "w") does: truncated
+// and written through its own inode, created (mode 0666 less the umask)
+// when missing. Not a rename: a file mounted on its own can be written in
+// place but never replaced, and Hummingbot does not replace it.
+func writeInPlace(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// logWriteError reports a failed conf_client.yml write as Hummingbot's
+// root logger does before its logging is configured: Python's last-resort
+// handler prints the bare message and, as the call asks for exc_info, the
+// exception after it, on stderr. Under the image's own command that stderr
+// is logs/errors.log; under hbot it is the container's output.
+func logWriteError(w io.Writer, err error) {
+	exc := pyOSError(err)
+	fmt.Fprintf(w, "Error writing configs: %s\nTraceback (most recent call last):\n  (nectar-testbot)\n%s: %s\n", exc.msg, exc.class, exc.msg)
+}
+
+type pyException struct{ class, msg string }
+
+// pyOSError is the OSError Python raises for err: its subclass by errno,
+// and "[Errno N] Text: 'path'" (the path only when opening failed; a
+// failed write names none).
+func pyOSError(err error) pyException {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return pyException{"OSError", err.Error()}
+	}
+	class := "OSError"
+	switch errno {
+	case syscall.ENOENT:
+		class = "FileNotFoundError"
+	case syscall.EACCES, syscall.EPERM:
+		class = "PermissionError"
+	case syscall.EISDIR:
+		class = "IsADirectoryError"
+	}
+	msg := fmt.Sprintf("[Errno %d] %s", int(errno), pyStrerror(errno))
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Op == "open" {
+		msg += fmt.Sprintf(": '%s'", pe.Path)
+	}
+	return pyException{class, msg}
 }
 
 func mergeDefaults(dst, defaults map[string]any) {

@@ -13,8 +13,8 @@
 //
 //	["/bin/bash", "-lc", "conda activate hummingbot && ./bin/hummingbot_quickstart.py 2>> ./logs/errors.log"]
 //
-// The binary is copied to /bin/bash, /opt/conda/envs/hummingbot/bin/hbot and
-// /home/hummingbot/bin/hummingbot_quickstart.py, and picks its behaviour from
+// The binary is copied to /bin/bash, /bin/cp, /opt/conda/envs/hummingbot/bin/hbot
+// and /home/hummingbot/bin/hummingbot_quickstart.py, and picks its behaviour from
 // the base name it was started under (or, under any other name, from its
 // first argument: `nectar-testbot hbot start …`). The image also holds
 // scripts/v2_with_controllers.py, a few built-in controllers and empty
@@ -27,6 +27,24 @@
 // bin/hummingbot_quickstart.py with stderr appended to logs/errors.log and
 // exits with its code. So `docker stop` of a classic bot always waits the
 // whole timeout and kills it: the bot never gets to cancel its orders.
+//
+// It also runs the command nectar gives a bot on Docker Swarm, which cannot
+// bind the instance folder and so hands conf_client.yml over read-only at
+// /nectar/conf_client.yml:
+//
+//	["/bin/bash", "-c", "cp /nectar/conf_client.yml /home/hummingbot/conf/conf_client.yml && exec hbot start 'conf_x.yml' --v2-script --foreground"]
+//
+// Exactly `cp SRC DST && exec PROG ARGS...`, words plain or single-quoted:
+// it runs /bin/cp as a child, and when that succeeds execs PROG from PATH
+// in its own place, so hbot is PID 1 and gets `docker stop`'s SIGTERM; when
+// cp fails it exits with cp's code and nothing is exec'd. Any other
+// command is refused with exit 2.
+//
+// # cp
+//
+// `cp SRC DST` for one file (DST may be a folder), with coreutils' messages
+// and exit code 1 on failure ("cp: cannot stat 'X': No such file or
+// directory"); no options.
 //
 // # hummingbot_quickstart.py (classic launch)
 //
@@ -60,7 +78,10 @@
 // script_file_name present in scripts/ (and its controllers_config entries
 // must exist with their controller modules), a V1 config must be a mapping
 // whose strategy: is one of Hummingbot's V1 strategies. conf/conf_client.yml
-// is rewritten with defaults added, and conf/hummingbot_logs.yml and
+// is validated (a refused key or value stops the bot) and rewritten in
+// place with defaults added; a rewrite that fails (a read-only mount) is
+// only logged, "Error writing configs: [Errno 30] ...", on stderr, and the
+// bot goes on, as Hummingbot does. conf/hummingbot_logs.yml and
 // conf/conf_fee_overrides.yml are created when missing. A line "testbot:
 // ready connectors=…" (names only, never a value) goes to stdout.
 //
@@ -96,6 +117,7 @@ var modes = map[string]func(args []string) int{
 	"bash":                     bashMain,
 	"hummingbot_quickstart.py": quickstartMain,
 	"hbot":                     hbotMain,
+	"cp":                       cpMain,
 }
 
 func main() {
@@ -112,6 +134,6 @@ func run(argv []string) int {
 			return mode(argv[2:])
 		}
 	}
-	fmt.Fprintln(os.Stderr, "usage: nectar-testbot {bash|hummingbot_quickstart.py|hbot} [args...] (or install it under one of those names)")
+	fmt.Fprintln(os.Stderr, "usage: nectar-testbot {bash|cp|hummingbot_quickstart.py|hbot} [args...] (or install it under one of those names)")
 	return 2
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -768,7 +769,7 @@ func TestRewriteClientConfig(t *testing.T) {
 	h := home(t.TempDir())
 	os.MkdirAll(h.path("conf"), 0o755)
 	os.WriteFile(h.path("conf", "conf_client.yml"), []byte("instance_id: mine\nlog_level: DEBUG\nmqtt_bridge:\n  mqtt_autostart: true\n  mqtt_host: broker\n"), 0o600)
-	cfg, err := h.rewriteClientConfig()
+	cfg, err := h.rewriteClientConfig(io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -784,7 +785,7 @@ func TestRewriteClientConfig(t *testing.T) {
 	}
 	// A missing file gets an instance_id of its own.
 	os.Remove(h.path("conf", "conf_client.yml"))
-	if cfg, err := h.rewriteClientConfig(); err != nil || len(cfg["instance_id"].(string)) != 40 {
+	if cfg, err := h.rewriteClientConfig(io.Discard); err != nil || len(cfg["instance_id"].(string)) != 40 {
 		t.Errorf("%v %v", cfg, err)
 	}
 }
@@ -833,7 +834,7 @@ func TestClientConfigHeldToHummingbot(t *testing.T) {
 		h := home(t.TempDir())
 		os.MkdirAll(h.path("conf"), 0o755)
 		os.WriteFile(h.path("conf", "conf_client.yml"), []byte(body), 0o600)
-		_, err := h.rewriteClientConfig()
+		_, err := h.rewriteClientConfig(io.Discard)
 		switch {
 		case want == "" && err != nil:
 			t.Errorf("%q: %v", body, err)

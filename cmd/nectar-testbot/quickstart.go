@@ -108,8 +108,14 @@ func quickstartMain(args []string) int {
 		}()
 	}
 	h := homeFromEnv()
-	client, err := h.rewriteClientConfig()
+	// The quickstart loads the client config twice, in main and again in
+	// quick_start; both writes fail alike on a read-only file, and both
+	// only log it.
+	client, err := h.rewriteClientConfig(os.Stderr)
 	if err != nil {
+		return traceback(err)
+	}
+	if client, err = h.rewriteClientConfig(os.Stderr); err != nil {
 		return traceback(err)
 	}
 	password := o.password
