@@ -302,7 +302,7 @@ func printPlan(w io.Writer, res *reconcile.Result) error {
 		fmt.Fprintf(w, "%-9s %-24s %s%s\n", o.Kind, o.Bot, o.Reason, status)
 	}
 	var parts []string
-	for _, k := range []plan.Kind{plan.Create, plan.Recreate, plan.Restart, plan.Start, plan.Stop, plan.Remove, plan.None, plan.Wait, plan.CrashLoop, plan.Held, plan.Suspended, plan.Stalled, plan.Orphan} {
+	for _, k := range plan.Kinds() {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 		}

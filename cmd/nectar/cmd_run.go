@@ -187,13 +187,11 @@ func (a *app) serveStatus(ctx context.Context, addr, token string, h http.Handle
 	}
 	ln = status.LimitListener(ln, opts.MaxConns)
 	log := a.logger()
-	if w := status.ExposureWarning(addr, token); w != "" {
-		for line := range strings.SplitSeq(w, "\n") {
-			if h, ok := strings.CutPrefix(line, "hint: "); ok {
-				fmt.Fprintf(a.stderr, "nectar: hint: %s\n", h)
-			} else {
-				warnf(a.stderr, "%s", line)
-			}
+	if err := status.Exposure(addr, token); err != nil {
+		// A warning, not an error: the page starts all the same.
+		warnf(a.stderr, "%s", err)
+		for _, h := range hint.Of(err) {
+			fmt.Fprintf(a.stderr, "nectar: hint: %s\n", h)
 		}
 	}
 	srv := opts.Server(addr, h)

@@ -56,6 +56,15 @@ const (
 	Suspended Kind = "suspended"
 )
 
+// kinds is every Kind, the changes first. `nectar plan` sums up a pass in
+// this order and the metrics make a series of each, so a kind added above
+// is added here, once, for both.
+var kinds = [...]Kind{Create, Recreate, Restart, Start, Stop, Remove, None, Wait, CrashLoop, Held, Suspended, Stalled, Orphan}
+
+// Kinds returns every Kind, in the order summaries and metrics list them.
+// The slice is the caller's.
+func Kinds() []Kind { return slices.Clone(kinds[:]) }
+
 // Stops reports whether the action stops a running bot, which waits on
 // the bot's graceful stop.
 func (k Kind) Stops() bool {
@@ -84,10 +93,8 @@ type Desired struct {
 	// Hash is the keyed digest of everything that shapes the container and
 	// its files; it becomes the container's nectar.hash label.
 	Hash string
-	// Parts are digests of the pieces behind Hash, to explain a change:
-	// image, setting/<name>, env/<VAR>, mount/<target>, password,
-	// client_config, credential/<c> and file/<path>.
-	Parts map[string]string
+	// Parts are digests of the pieces behind Hash, to explain a change.
+	Parts Parts
 	// Settings are the values of the container's settings (network,
 	// restart, cpus, memory, stop timeout, command, ...), none of them
 	// secret, so a change can say from what to what.
@@ -112,7 +119,7 @@ type Desired struct {
 type Applied struct {
 	Hash     string
 	Image    string
-	Parts    map[string]string
+	Parts    Parts
 	Settings map[string]string `json:",omitempty"`
 }
 
@@ -419,7 +426,7 @@ func decide(in Input, d Desired, c *runtime.Container) Action {
 			a.Kind, a.Reason = None, "stopped, as the bot file says"
 		}
 	case c.Hash() != d.Hash:
-		a.Kind, a.Reason = Recreate, changeReason(d, in.Applied[d.Bot], c)
+		a.Kind, a.Reason = Recreate, changeReason(d, in.Applied[d.Bot], c.Hash())
 	case c.Name != fleet.ContainerName(d.Bot):
 		// A recreate creates the new container under a passing name and
 		// renames it once the old one is gone; cut short in between, the
@@ -480,110 +487,11 @@ func Backoff(n int) time.Duration {
 	return min(d, BackoffMax)
 }
 
-// changeReason explains a hash change from the parts that differ. It
-// names what changed (a variable, a file, a mount, a setting) and never a
-// value that could be secret: the values of settings, which are not, are
-// shown; of the environment, only the variable's name.
-func changeReason(d Desired, last Applied, c *runtime.Container) string {
-	if c.Hash() == "" {
-		return "the container has no nectar.hash label"
-	}
-	if last.Hash != c.Hash() || len(last.Parts) == 0 {
-		if last.Image != "" && last.Image != d.Image {
-			return fmt.Sprintf("image %s → %s", last.Image, d.Image)
-		}
-		return "the container was made from another configuration (nectar has no record of what it applied to it)"
-	}
-	// An older record's coarse parts cannot be compared with the fine
-	// ones; what both formats share still can.
-	_, coarse := last.Parts["container settings"]
-	var reasons, files []string
-	var env, mounts [3][]string // added, removed, changed
-	keys := slices.Sorted(maps.Keys(joinKeys(d.Parts, last.Parts)))
-	for _, k := range keys {
-		now, was := d.Parts[k], last.Parts[k]
-		if now == was {
-			continue
-		}
-		kind, name, _ := strings.Cut(k, "/")
-		if coarse && (kind == "setting" || kind == "env" || kind == "mount" || k == "environment" || k == "container settings") {
-			continue
-		}
-		change := 2
-		switch {
-		case was == "":
-			change = 0
-		case now == "":
-			change = 1
-		}
-		switch kind {
-		case "image":
-			reasons = append(reasons, fmt.Sprintf("image %s → %s", last.Image, d.Image))
-		case "password":
-			reasons = append(reasons, "account password changed")
-		case "client_config":
-			reasons = append(reasons, "client_config changed")
-		case "setting":
-			reasons = append(reasons, settingChange(name, last.Settings[name], d.Settings[name]))
-		case "env":
-			env[change] = append(env[change], name)
-		case "mount":
-			mounts[change] = append(mounts[change], name)
-		case "credential":
-			reasons = append(reasons, [3]string{"connector " + name + " added", "connector " + name + " removed", "credential " + name + " changed"}[change])
-		case "file":
-			files = append(files, name)
-		default:
-			reasons = append(reasons, k+" changed")
-		}
-	}
-	for i, verb := range []string{"added", "removed", "changed"} {
-		if n := len(env[i]); n > 0 {
-			reasons = append(reasons, fmt.Sprintf("environment variable%s %s %s", plural(n), listSome(env[i]), verb))
-		}
-	}
-	for i, verb := range []string{"added", "removed", "changed"} {
-		if n := len(mounts[i]); n > 0 {
-			reasons = append(reasons, fmt.Sprintf("mount%s of %s %s", plural(n), listSome(mounts[i]), verb))
-		}
-	}
-	if len(files) > 0 {
-		reasons = append(reasons, listSome(files)+" changed")
-	}
-	if len(reasons) == 0 {
-		if coarse {
-			return "the container's environment or settings changed (recorded by an older nectar, which did not keep which)"
-		}
-		return "configuration changed"
-	}
-	return strings.Join(reasons, "; ")
-}
-
-// settingChange says how one container setting changed, with its values
-// when both are known.
-func settingChange(name, was, now string) string {
-	if was == "" || now == "" {
-		return name + " changed"
-	}
-	return fmt.Sprintf("%s %s → %s", name, was, now)
-}
-
 func plural(n int) string {
 	if n == 1 {
 		return ""
 	}
 	return "s"
-}
-
-func joinKeys(a, b map[string]string) map[string]string {
-	out := maps.Clone(a)
-	if out == nil {
-		out = map[string]string{}
-	}
-	for k := range b {
-		out[k] = ""
-	}
-	return out
 }
 
 // listSome names up to three items and counts the rest.

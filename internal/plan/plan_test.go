@@ -21,16 +21,27 @@ func container(bot, hash, state string, exit int) runtime.Container {
 
 func desired(bot string, mods ...func(*Desired)) Desired {
 	d := Desired{Bot: bot, State: "running", Image: "hummingbot/hummingbot:2.16.0", Hash: "h2",
-		Parts: map[string]string{"image": "i2", "password": "p1", "credential/binance": "c1", "file/scripts/a.py": "f1"}}
+		Parts: partsOf(map[string]string{"image": "i2", "password": "p1", "credential/binance": "c1", "file/scripts/a.py": "f1"})}
 	for _, m := range mods {
 		m(&d)
 	}
 	return d
 }
 
+// partsOf reads parts keyed as a record writes them ("env/TZ").
+func partsOf(m map[string]string) Parts {
+	out := Parts{}
+	for k, v := range m {
+		var key PartKey
+		key.UnmarshalText([]byte(k))
+		out[key] = v
+	}
+	return out
+}
+
 func applied() Applied {
 	return Applied{Hash: "h1", Image: "hummingbot/hummingbot:2.15.0",
-		Parts: map[string]string{"image": "i1", "password": "p1", "credential/binance": "c1", "file/scripts/a.py": "f1"}}
+		Parts: partsOf(map[string]string{"image": "i1", "password": "p1", "credential/binance": "c1", "file/scripts/a.py": "f1"})}
 }
 
 func TestMake(t *testing.T) {
@@ -70,7 +81,7 @@ func TestMake(t *testing.T) {
 			name: "hash differs: credential changed, connector added, file changed, password changed",
 			in: Input{Desired: map[string]Desired{"a": desired("a", func(d *Desired) {
 				d.Image = "hummingbot/hummingbot:2.15.0"
-				d.Parts = map[string]string{"image": "i1", "password": "p2", "credential/binance": "c2", "credential/kucoin": "k1", "file/scripts/a.py": "f2"}
+				d.Parts = partsOf(map[string]string{"image": "i1", "password": "p2", "credential/binance": "c2", "credential/kucoin": "k1", "file/scripts/a.py": "f2"})
 			})}, Observed: []runtime.Container{container("a", "h1", "running", -1)}, Applied: map[string]Applied{"a": applied()}},
 			want:   Recreate,
 			reason: "credential binance changed; connector kucoin added; account password changed; scripts/a.py changed",
@@ -444,8 +455,8 @@ func TestChangeReasonNamesWhatChanged(t *testing.T) {
 		{
 			name: "an older record, coarse: environment or settings",
 			record: func(a *Applied) {
-				a.Parts = map[string]string{"image": "i1", "password": "p1", "credential/binance": "c1", "client_config": "cc1",
-					"environment": "e-old", "container settings": "s-old"}
+				a.Parts = partsOf(map[string]string{"image": "i1", "password": "p1", "credential/binance": "c1", "client_config": "cc1",
+					"environment": "e-old", "container settings": "s-old"})
 				a.Settings = nil
 			},
 			want:    []string{"environment or settings changed (recorded by an older nectar"},
@@ -455,8 +466,8 @@ func TestChangeReasonNamesWhatChanged(t *testing.T) {
 			name: "an older record, coarse, and the password changed",
 			now:  func(p, s map[string]string) { p["password"] = "p2" },
 			record: func(a *Applied) {
-				a.Parts = map[string]string{"image": "i1", "password": "p1", "credential/binance": "c1", "client_config": "cc1",
-					"environment": "e-old", "container settings": "s-old"}
+				a.Parts = partsOf(map[string]string{"image": "i1", "password": "p1", "credential/binance": "c1", "client_config": "cc1",
+					"environment": "e-old", "container settings": "s-old"})
 			},
 			want:    []string{"account password changed"},
 			wantNot: []string{"variable", "mount", "setting"},
@@ -465,7 +476,7 @@ func TestChangeReasonNamesWhatChanged(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			wasP, wasS := fine()
-			last := Applied{Hash: "h1", Image: "img", Parts: wasP, Settings: wasS}
+			last := Applied{Hash: "h1", Image: "img", Parts: partsOf(wasP), Settings: wasS}
 			if tt.record != nil {
 				tt.record(&last)
 			}
@@ -473,7 +484,7 @@ func TestChangeReasonNamesWhatChanged(t *testing.T) {
 			if tt.now != nil {
 				tt.now(nowP, nowS)
 			}
-			d := desired("a", func(d *Desired) { d.Image, d.Parts, d.Settings = "img", nowP, nowS })
+			d := desired("a", func(d *Desired) { d.Image, d.Parts, d.Settings = "img", partsOf(nowP), nowS })
 			got := Make(Input{SourceOK: true, Desired: map[string]Desired{"a": d},
 				Observed: []runtime.Container{container("a", "h1", "running", -1)}, Applied: map[string]Applied{"a": last}, Now: now})
 			if len(got) != 1 || got[0].Kind != Recreate {

@@ -55,8 +55,8 @@ func TestOlderRecordStillExplains(t *testing.T) {
 	}
 	old := map[string]string{"environment": "e", "container settings": "s"}
 	for k, v := range a.Parts {
-		if !strings.HasPrefix(k, "env/") && !strings.HasPrefix(k, "setting/") && !strings.HasPrefix(k, "mount/") {
-			old[k] = v
+		if k.Kind != plan.PartEnv && k.Kind != plan.PartSetting && k.Kind != plan.PartMount {
+			old[k.String()] = v
 		}
 	}
 	data, _ = json.Marshal(map[string]any{"Hash": a.Hash, "Image": a.Image, "Parts": old})
@@ -75,5 +75,46 @@ func TestOlderRecordStillExplains(t *testing.T) {
 	data, _ = os.ReadFile(path)
 	if !strings.Contains(string(data), `"env/EXTRA"`) || !strings.Contains(string(data), `"Settings"`) {
 		t.Errorf("the new record is not the fine kind:\n%s", data)
+	}
+}
+
+// TestRecordFormatReadsAcrossVersions: a record is JSON whose part keys
+// are text, "kind" or "kind/name", as nectar has always written them. One
+// written by hand in that form, as an older nectar left it in the state
+// dir, still says which variable, setting, connector and file changed.
+func TestRecordFormatReadsAcrossVersions(t *testing.T) {
+	h := newHarness(t)
+	h.write("bots/pmm-btc.yml", pmmBot+"env: {TZ: UTC}\n")
+	h.pass()
+	path := filepath.Join(h.state, "applied", "pmm-btc.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read as plain JSON, the way the older nectar's own type read it:
+	// every key is a string of the old form.
+	var old struct {
+		Hash, Image string
+		Parts       map[string]string
+		Settings    map[string]string
+	}
+	if err := json.Unmarshal(data, &old); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"image", "password", "client_config", "env/TZ", "setting/network", "credential/binance", "mount/" + hummingbotHome + "/conf"} {
+		if _, ok := old.Parts[k]; !ok {
+			t.Errorf("the record has no part %q: %v", k, old.Parts)
+		}
+	}
+	// Written back from that type, field by field, the bytes an older
+	// nectar would have left.
+	data, _ = json.Marshal(old)
+	os.WriteFile(path, data, 0o600)
+	h.write("bots/pmm-btc.yml", pmmBot+"env: {TZ: Europe/Berlin}\nnetwork: bridge\n")
+	o := outcome(t, h.pass(), "pmm-btc")
+	for _, want := range []string{"environment variable TZ changed", "network host → bridge"} {
+		if o.Kind != plan.Recreate || !strings.Contains(o.Reason, want) {
+			t.Errorf("%s %q lacks %q", o.Kind, o.Reason, want)
+		}
 	}
 }

@@ -513,11 +513,17 @@ func combine(renderDigest, specText string) string {
 // as they are (settings), so a change can say from what to what; the
 // environment and the mounts are kept as keyed digests only, since a bot's
 // env: is where a careless secret would land.
-func (r *Reconciler) parts(pv *render.Preview, spec runtime.Spec) (parts, settings map[string]string) {
-	out := map[string]string{"image": short(spec.Image)}
+func (r *Reconciler) parts(pv *render.Preview, spec runtime.Spec) (parts plan.Parts, settings map[string]string) {
+	out := plan.Parts{plan.Part(plan.PartImage, ""): short(spec.Image)}
 	settings = specSettings(spec)
 	for k, v := range settings {
-		out["setting/"+k] = short(v)
+		out[plan.Part(plan.PartSetting, k)] = short(v)
+	}
+	// The environment and the mounts are keyed digests. The key's text is
+	// part of what is digested, as it always was: a record written before
+	// keys were typed then still matches what this nectar works out.
+	keyed := func(k plan.PartKey, value string) {
+		out[k] = r.opts.Renderer.PartDigest(k.String(), value)
 	}
 	for _, e := range spec.Env {
 		k, v, _ := strings.Cut(e, "=")
@@ -525,21 +531,22 @@ func (r *Reconciler) parts(pv *render.Preview, spec runtime.Spec) (parts, settin
 			// The password is the password part, from its own file.
 			continue
 		}
-		out["env/"+k] = r.opts.Renderer.PartDigest("env/"+k, v)
+		keyed(plan.Part(plan.PartEnv, k), v)
 	}
 	for _, m := range spec.Mounts {
-		out["mount/"+m.Target] = r.opts.Renderer.PartDigest("mount/"+m.Target, fmt.Sprintf("%s:%v", m.Source, m.ReadOnly))
+		keyed(plan.Part(plan.PartMount, m.Target), fmt.Sprintf("%s:%v", m.Source, m.ReadOnly))
 	}
 	for _, f := range pv.Files {
 		switch {
 		case f.Path == render.PasswordVerification:
-			out["password"] = f.Digest
+			out[plan.Part(plan.PartPassword, "")] = f.Digest
 		case strings.HasPrefix(f.Path, render.ConnectorsDir+"/"):
-			out["credential/"+strings.TrimSuffix(strings.TrimPrefix(f.Path, render.ConnectorsDir+"/"), ".yml")] = f.Digest
+			conn := strings.TrimSuffix(strings.TrimPrefix(f.Path, render.ConnectorsDir+"/"), ".yml")
+			out[plan.Part(plan.PartCredential, conn)] = f.Digest
 		case f.Path == render.ClientConfigFile:
-			out["client_config"] = f.Digest
+			out[plan.Part(plan.PartClientConfig, "")] = f.Digest
 		default:
-			out["file/"+f.Path] = f.Digest
+			out[plan.Part(plan.PartFile, f.Path)] = f.Digest
 		}
 	}
 	return out, settings

@@ -29,11 +29,6 @@ type metrics struct {
 	all          []prometheus.Collector
 }
 
-var planKinds = []plan.Kind{
-	plan.Create, plan.Recreate, plan.Restart, plan.Start, plan.Stop, plan.Remove,
-	plan.None, plan.Wait, plan.CrashLoop, plan.Held, plan.Suspended, plan.Stalled, plan.Orphan,
-}
-
 func newMetrics(derivations func() uint64) *metrics {
 	m := &metrics{
 		passes: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -91,7 +86,7 @@ func newMetrics(derivations func() uint64) *metrics {
 	for _, r := range []string{ResultOK, ResultChanged, ResultFailed, ResultEngineUnreachable, ResultSourceError} {
 		m.passes.WithLabelValues(r)
 	}
-	for _, k := range planKinds {
+	for _, k := range plan.Kinds() {
 		m.actions.WithLabelValues(string(k))
 		m.actionErrors.WithLabelValues(string(k))
 	}

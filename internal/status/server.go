@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/nectarhq/nectar/internal/hint"
 )
 
 // ServerOptions are the status server's limits. Slow or stuck clients
@@ -71,18 +73,27 @@ func (o ServerOptions) Server(addr string, h http.Handler) *http.Server {
 	return srv
 }
 
-// ExposureWarning returns a warning when the status page would listen
-// beyond this machine without a token, and "" otherwise. Its last line is
-// a "hint: ..." for the CLI to print as such. The page shows
-// no secret, but bot names, accounts, images and revisions still tell a
-// stranger what runs here and with which exchanges.
-func ExposureWarning(addr, token string) string {
+// Exposure says, as an error carrying its hint, that the status page
+// would listen beyond this machine without a token; nil otherwise. The
+// page shows no secret, but bot names, accounts, images and revisions
+// still tell a stranger what runs here and with which exchanges.
+func Exposure(addr, token string) error {
 	if token != "" || isLoopback(addr) {
+		return nil
+	}
+	return hint.New("the status page on "+addr+" can be reached from other machines and has no token: "+
+		"anyone who can connect sees the fleet's bots, accounts and connectors",
+		"listen on 127.0.0.1 (the default), or set a token")
+}
+
+// ExposureWarning is Exposure as text for a log: the warning, then a
+// "hint: ..." line; "" when there is nothing to warn of.
+func ExposureWarning(addr, token string) string {
+	err := Exposure(addr, token)
+	if err == nil {
 		return ""
 	}
-	return "the status page on " + addr + " can be reached from other machines and has no token: " +
-		"anyone who can connect sees the fleet's bots, accounts and connectors\n" +
-		"hint: listen on 127.0.0.1 (the default), or set a token"
+	return err.Error() + "\nhint: " + strings.Join(hint.Of(err), "; ")
 }
 
 // isLoopback reports whether addr ("host:port") only accepts connections
