@@ -656,7 +656,8 @@ func (l *loader) parseCredential(file, account, conn string, plain []byte) *Cred
 }
 
 // checkConnectorFields holds a credential of a connector Hummingbot's table
-// knows to what Hummingbot will accept at start.
+// knows to what Hummingbot will accept at start: the rules are the
+// connector's (Spec.Check); here they are placed at their lines.
 func (l *loader) checkConnectorFields(file string, doc *document, cred *Credential, lineHint string) bool {
 	before := len(l.ps.list)
 	for _, s := range cred.Secrets {
@@ -670,61 +671,47 @@ func (l *loader) checkConnectorFields(file string, doc *document, cred *Credenti
 		l.unknownConnector(file, doc, cred.Connector)
 		return len(l.ps.list) == before
 	}
-	fieldList := "fields of " + cred.Connector + ": " + strings.Join(spec.Fields(), ", ")
-	for _, s := range cred.Secrets {
-		n := locate(doc.root, []string{"secrets", s.Name}, true)
-		switch spec.FieldKind(s.Name) {
-		case connector.PlainField:
-			l.ps.add(file, n.Line, n.Column, "move it under settings: (Hummingbot stores it in plaintext); "+lineHint,
-				"%s is not a secret field of %s", s.Name, cred.Connector)
-		case connector.Unknown:
-			l.unknownField(file, n, s.Name, cred.Connector, spec, fieldList)
+	for _, p := range spec.Check(credentialEntries(cred)) {
+		line, col := fieldPosition(doc, p)
+		hint := p.Hint
+		if p.Fault != connector.UnknownField {
+			hint += "; " + lineHint
 		}
-	}
-	for _, s := range cred.Settings {
-		n := locate(doc.root, []string{"settings", s.Name}, true)
-		switch spec.FieldKind(s.Name) {
-		case connector.SecretField:
-			l.ps.add(file, n.Line, n.Column, "move it under secrets: so it is encrypted for Hummingbot; "+lineHint,
-				"%s is a secret field of %s but sits under settings:", s.Name, cred.Connector)
-		case connector.PlainField:
-			if ok, want := spec.CheckSetting(s.Name, s.Value); !ok {
-				v := locate(doc.root, []string{"settings", s.Name}, false)
-				l.ps.add(file, v.Line, v.Column, "write "+want+"; "+lineHint,
-					"setting %s of %s takes %s (Hummingbot %s would refuse this value at start)", s.Name, cred.Connector, want, connector.HummingbotVersion)
-			}
-		case connector.Unknown:
-			l.unknownField(file, n, s.Name, cred.Connector, spec, fieldList)
-		}
-	}
-	for _, r := range spec.Required {
-		has := slices.ContainsFunc(cred.Secrets, func(s SecretField) bool { return s.Name == r }) ||
-			slices.ContainsFunc(cred.Settings, func(s Field) bool { return s.Name == r })
-		if !has {
-			where := "secrets:"
-			if spec.FieldKind(r) == connector.PlainField {
-				where = "settings:"
-			}
-			l.ps.add(file, 1, 1, fmt.Sprintf("add %s under %s; %s", r, where, lineHint),
-				"missing required field %s for connector %s", r, cred.Connector)
-		}
+		l.ps.add(file, line, col, hint, "%s", p.Message)
 	}
 	return len(l.ps.list) == before
 }
 
-// unknownField reports a credential key the connector does not have. In
-// a decrypted credential a name that is no field may well be a secret
-// pasted in the wrong place, so it is quoted only when it is a typo away
-// from a field (no secret is); otherwise the line points at it.
-func (l *loader) unknownField(file string, n *yaml.Node, name, conn string, spec connector.Spec, fieldList string) {
-	guess := didYouMean(name, spec.Fields())
-	if guess != "" {
-		l.ps.add(file, n.Line, n.Column, guess+fieldList,
-			"unknown field %s for connector %s (Hummingbot %s would refuse it)", name, conn, connector.HummingbotVersion)
-		return
+// credentialEntries lists a credential's fields for the connector's
+// check: its secrets, then its settings, each in file order.
+func credentialEntries(cred *Credential) []connector.Entry {
+	out := make([]connector.Entry, 0, len(cred.Secrets)+len(cred.Settings))
+	for _, s := range cred.Secrets {
+		out = append(out, connector.Entry{Name: s.Name, Secret: true})
 	}
-	l.ps.add(file, n.Line, n.Column, fieldList,
-		"unknown field for connector %s (its name is not shown, as it may be a secret written as a key; Hummingbot %s would refuse it)", conn, connector.HummingbotVersion)
+	for _, s := range cred.Settings {
+		out = append(out, connector.Entry{Name: s.Name, Value: s.Value})
+	}
+	return out
+}
+
+// fieldPosition is where a connector's problem sits in the credential: a
+// bad value at the value, a missing field at the top of the file, any
+// other at the field's name.
+func fieldPosition(doc *document, p connector.Problem) (int, int) {
+	under := "settings"
+	if p.Secret {
+		under = "secrets"
+	}
+	switch p.Fault {
+	case connector.MissingField:
+		return 1, 1
+	case connector.BadValue:
+		n := locate(doc.root, []string{under, p.Field}, false)
+		return n.Line, n.Column
+	}
+	n := locate(doc.root, []string{under, p.Field}, true)
+	return n.Line, n.Column
 }
 
 // botYAML is a bot file after schema validation.
