@@ -1,7 +1,6 @@
 package manage
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"syscall"
 	"time"
 
@@ -80,32 +78,6 @@ func memoryTempDir() (string, error) {
 	}
 	return "", hint.New("no memory-backed folder (tmpfs) to hold the decrypted credential",
 		"mount a tmpfs at /dev/shm or set XDG_RUNTIME_DIR to one; nectar will not write a plaintext secret to disk")
-}
-
-// isMemoryFS reports whether dir is on a tmpfs or ramfs, from the mount table.
-func isMemoryFS(dir string) bool {
-	f, err := os.Open("/proc/self/mounts")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	abs, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return false
-	}
-	best, bestType := "", ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 3 {
-			continue
-		}
-		mnt := fields[1]
-		if (abs == mnt || strings.HasPrefix(abs, strings.TrimSuffix(mnt, "/")+"/")) && len(mnt) >= len(best) {
-			best, bestType = mnt, fields[2]
-		}
-	}
-	return bestType == "tmpfs" || bestType == "ramfs"
 }
 
 // shred overwrites a file with zeros before removing it. On tmpfs this
