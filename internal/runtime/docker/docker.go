@@ -5,7 +5,6 @@ package docker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/jsonmessage"
 
 	"github.com/nectarhq/nectar/internal/runtime"
 	"github.com/nectarhq/nectar/internal/scrub"
@@ -368,7 +368,9 @@ func (e *Engine) ImagePresent(ctx context.Context, ref string) (bool, error) {
 
 // Pull fetches an image and waits for the pull to finish. The engine
 // reports most failures in the stream after it has answered 200, so the
-// stream is read to its end and its first error returned.
+// stream is read to its end and its first error returned. Docker's own
+// reader of that stream does the decoding; nothing is shown, so the
+// progress it would print goes nowhere.
 func (e *Engine) Pull(ctx context.Context, ref string) error {
 	op := "pull image " + ref
 	rc, err := e.cli.ImagePull(ctx, ref, image.PullOptions{})
@@ -376,34 +378,17 @@ func (e *Engine) Pull(ctx context.Context, ref string) error {
 		return wrap(op, err)
 	}
 	defer rc.Close()
-	dec := json.NewDecoder(rc)
-	for {
-		var m pullMessage
-		if err := dec.Decode(&m); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return wrap(op, fmt.Errorf("reading the engine's progress: %w", err))
-		}
-		if msg := m.err(); msg != "" {
-			return wrap(op, errors.New(msg))
-		}
+	err = jsonmessage.DisplayJSONMessagesStream(rc, io.Discard, 0, false, nil)
+	var inStream *jsonmessage.JSONError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &inStream):
+		// The engine's reason, in its words, as the stream's errorDetail.
+		return wrap(op, errors.New(inStream.Message))
+	default:
+		return wrap(op, fmt.Errorf("reading the engine's progress: %w", err))
 	}
-}
-
-// pullMessage is the part of a line of the pull progress stream that
-// matters here.
-type pullMessage struct {
-	ErrorDetail *struct {
-		Message string `json:"message"`
-	} `json:"errorDetail"`
-	Error string `json:"error"`
-}
-
-func (m *pullMessage) err() string {
-	if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
-		return m.ErrorDetail.Message
-	}
-	return m.Error
 }
 
 // Events streams the fleet's container events. It returns once the engine

@@ -175,6 +175,9 @@ func TestEventAction(t *testing.T) {
 type standIn struct {
 	breakEvents chan struct{}
 	lists       atomic.Int32
+	// pull is the pull progress stream the stand-in answers; empty means
+	// a pull that fails in the stream.
+	pull string
 }
 
 func (s *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -194,6 +197,10 @@ func (s *standIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
  {"Id":"c2","Names":["/hummingbot-b"],"Image":"img:1","Labels":{"nectar.fleet":"f","nectar.bot":"b"},"State":"running","Status":"Up 3 hours","Created":1700000001}]`)
 	case r.URL.Path == "/v1.41/images/create":
 		w.Header().Set("Content-Type", "application/json")
+		if s.pull != "" {
+			io.WriteString(w, s.pull)
+			return
+		}
 		io.WriteString(w, `{"status":"Pulling from library/img","id":"1"}`+"\n")
 		io.WriteString(w, `{"errorDetail":{"message":"manifest for img:1 not found: manifest unknown"},"error":"manifest for img:1 not found: manifest unknown"}`+"\n")
 	case r.URL.Path == "/v1.41/events":
@@ -268,6 +275,39 @@ func TestPullErrorInStream(t *testing.T) {
 	}
 	if got := e.Calls().Sub(before); got != (Calls{Writes: 1}) {
 		t.Errorf("calls %+v, want one write", got)
+	}
+}
+
+// A pull whose stream carries only progress succeeds; one whose stream
+// breaks off in the middle of a message fails with that said; the first
+// error in the stream is the one returned.
+func TestPullStreams(t *testing.T) {
+	progress := `{"status":"Pulling from library/img","id":"1"}
+{"status":"Downloading","progressDetail":{"current":10,"total":100},"progress":"[=>   ]","id":"abc"}
+{"aux":{"ID":"sha256:0123"}}
+{"status":"Digest: sha256:0123"}
+{"status":"Status: Downloaded newer image for img:1"}
+`
+	tests := []struct {
+		name, stream, want string
+	}{
+		{"progress only", progress, ""},
+		{"empty stream", " ", ""},
+		{"cut off", progress + `{"status":"Down`, "pull image img:1: reading the engine's progress: unexpected EOF"},
+		{"not JSON", "<html>", "pull image img:1: reading the engine's progress: invalid character '<' looking for beginning of value"},
+		{"first error wins", progress + `{"errorDetail":{"code":1,"message":"toomanyrequests: rate limit"},"error":"toomanyrequests: rate limit"}
+{"errorDetail":{"message":"second"},"error":"second"}
+`, "pull image img:1: toomanyrequests: rate limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, s := standInEngine(t)
+			s.pull = tt.stream
+			err := e.Pull(context.Background(), "img:1")
+			if got := fmt.Sprint(err); (tt.want == "" && err != nil) || (tt.want != "" && got != tt.want) {
+				t.Errorf("Pull = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
 
