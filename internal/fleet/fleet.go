@@ -6,12 +6,13 @@
 package fleet
 
 import (
-	"io"
 	"io/fs"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nectarhq/nectar/internal/capread"
 )
 
 // Paths and file names of the fleet layout.
@@ -309,17 +310,9 @@ func (f *Fleet) ReadShared(name string) ([]byte, error) {
 			return v.([]byte), nil
 		}
 	}
-	file, err := f.FS.Open(name)
+	data, err := capread.ReadFile(f.FS, name, MaxFileSize, errTooLarge)
 	if err != nil {
 		return nil, err
-	}
-	defer file.Close()
-	data, err := io.ReadAll(io.LimitReader(file, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
-		return nil, errTooLarge
 	}
 	if f.shared != nil {
 		f.shared.Store(name, data)

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"path"
@@ -20,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/nectarhq/nectar/internal/capread"
 	"github.com/nectarhq/nectar/internal/connector"
 	"github.com/nectarhq/nectar/internal/secrets"
 
@@ -93,19 +93,7 @@ type readConfig struct {
 
 // readFile reads one file of the source, enforcing the size cap.
 func (l *loader) readFile(name string) ([]byte, error) {
-	f, err := l.fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
-		return nil, errTooLarge
-	}
-	return data, nil
+	return capread.ReadFile(l.fsys, name, MaxFileSize, errTooLarge)
 }
 
 var errTooLarge = fmt.Errorf("file is larger than %d bytes (1 MiB)", MaxFileSize)

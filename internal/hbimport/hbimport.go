@@ -15,7 +15,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"regexp"
 	"runtime"
@@ -25,6 +24,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/nectarhq/nectar/internal/capread"
 	"github.com/nectarhq/nectar/internal/connector"
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/hbcrypt"
@@ -265,20 +265,10 @@ func decryptAll(k *hbcrypt.Keyring, password string, jobs []*secretJob) error {
 }
 
 func readFile(fsys fs.FS, name string) ([]byte, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("file is larger than %d bytes", maxFileSize)
-	}
-	return data, nil
+	return capread.ReadFile(fsys, name, maxFileSize, errTooLarge)
 }
+
+var errTooLarge = fmt.Errorf("file is larger than %d bytes", maxFileSize)
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 

@@ -373,6 +373,10 @@ func TestReadErrors(t *testing.T) {
 			[]string{"connectors/Binance.yml:", "not a name nectar accepts"}},
 		{"not a mapping", map[string]string{"connectors/x.yml": "- a\n- b\n"},
 			[]string{"connectors/x.yml: not a YAML mapping"}},
+		{"connector file too large", map[string]string{"connectors/x.yml": "connector: x\n" + strings.Repeat("#", maxFileSize)},
+			[]string{"connectors/x.yml: file is larger than 1048576 bytes"}},
+		{"verification file too large", map[string]string{".password_verification": strings.Repeat("7", maxFileSize+1)},
+			[]string{".password_verification: file is larger than 1048576 bytes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 
+	"github.com/nectarhq/nectar/internal/capread"
 	"github.com/nectarhq/nectar/internal/fleet"
 )
 
@@ -175,14 +176,9 @@ func (t *treeFS) readBlob(n *treeNode, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, errFileTooLarge
-	}
-	return data, nil
+	// The tree's size was checked above; the cap still holds should the
+	// object hold more than the tree says.
+	return capread.ReadAll(r, limit, errFileTooLarge)
 }
 
 // Open opens a file or a folder. Files over fleet.MaxFileSize are refused:
