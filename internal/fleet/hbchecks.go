@@ -7,7 +7,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/nectarhq/nectar/internal/connector"
 	"github.com/nectarhq/nectar/internal/hummingbot"
 )
 
@@ -58,24 +57,10 @@ func officialImage(image string) bool {
 	return repo == "hummingbot/hummingbot"
 }
 
-// checkClientConfigDefaults checks defaults.client_config of nectar.yaml
-// on its own, once; a bot's merged config is checked with its bot.
-func (l *loader) checkClientConfigDefaults(doc *document, m map[string]any) {
-	if m == nil {
-		return
-	}
-	at := []string{"defaults", "client_config"}
-	for _, p := range hummingbot.CheckClientConfig(m) {
-		l.defaultCC = append(l.defaultCC, p.String())
-		n := locate(doc.root, append(slices.Clone(at), p.Path...), true)
-		l.ps.add(SettingsFile, n.Line, n.Column, clientConfigHint(p), "%s", clientConfigMessage(p))
-	}
-}
-
 // checkClientConfig checks the bot's client config as Hummingbot will
 // read it (nectar.yaml's defaults under the bot's own). A problem already
 // reported for the defaults alone is not repeated for every bot.
-func (l *loader) checkClientConfig(b *Bot, doc *document) {
+func (c *botCheck) checkClientConfig(b *Bot, doc *document) {
 	if b.ClientConfig == nil {
 		return
 	}
@@ -83,12 +68,12 @@ func (l *loader) checkClientConfig(b *Bot, doc *document) {
 		path := append([]string{"client_config"}, p.Path...)
 		own := locate(doc.root, path, true)
 		if found := own.Kind == yaml.ScalarNode && own.Value == path[len(path)-1]; !found {
-			if slices.Contains(l.defaultCC, p.String()) {
+			if slices.Contains(c.set.defaultCC, p.String()) {
 				continue
 			}
 			own = locate(doc.root, []string{"client_config"}, true)
 		}
-		l.ps.add(b.File, own.Line, own.Column, clientConfigHint(p), "%s", clientConfigMessage(p))
+		c.ps.add(b.File, own.Line, own.Column, clientConfigHint(p), "%s", clientConfigMessage(p))
 	}
 }
 
@@ -109,62 +94,62 @@ func clientConfigHint(p hummingbot.Problem) string {
 // receives, a config's problem holds every bot: each bot's files would
 // change, and a bot that does not run the config must not be restarted
 // for it while it is broken.
-func (l *loader) checkConfig(b *Bot) {
+func (c *botCheck) checkConfig(b *Bot) {
 	switch b.ConfigKind {
 	case ConfigScript:
-		m, doc := l.readConfig(b, b.ConfigPath())
+		m, doc := c.readConfig(b, b.ConfigPath())
 		if m == nil {
 			return
 		}
-		l.configProblems(b, b.ConfigPath(), doc, hummingbot.CheckScriptConfig(m))
+		c.configProblems(b, b.ConfigPath(), doc, hummingbot.CheckScriptConfig(m))
 		if s := hummingbot.ScriptFile(m); s != "" {
-			l.need(b, b.ConfigPath(), doc, []string{"script_file_name"}, s, "script_file_name names "+s)
+			c.need(b, b.ConfigPath(), doc, []string{"script_file_name"}, s, "script_file_name names "+s)
 		}
-		for i, c := range hummingbot.ControllerConfigs(m) {
-			p := ConfigController.Dir() + "/" + c
-			if !l.regular[p] {
+		for i, name := range hummingbot.ControllerConfigs(m) {
+			p := ConfigController.Dir() + "/" + name
+			if !c.src.regular[p] {
 				n := locate(doc.root, []string{"controllers_config", fmt.Sprint(i)}, false)
-				l.ps.list = append(l.ps.list, Problem{File: b.ConfigPath(), Line: n.Line, Column: n.Column,
-					Message: fmt.Sprintf("controllers_config names %s, which is not in %s/ of the fleet: the bot would exit at start", c, ConfigController.Dir()),
-					Hint:    "add conf/controllers/" + c + " to the fleet source, or fix the name"})
+				c.ps.list = append(c.ps.list, Problem{File: b.ConfigPath(), Line: n.Line, Column: n.Column,
+					Message: fmt.Sprintf("controllers_config names %s, which is not in %s/ of the fleet: the bot would exit at start", name, ConfigController.Dir()),
+					Hint:    "add conf/controllers/" + name + " to the fleet source, or fix the name"})
 				continue
 			}
-			l.checkControllerConfig(b, p)
+			c.checkControllerConfig(b, p)
 		}
 	case ConfigController:
 		// hbot runs a controller config through the image's runner script.
 		runner := "scripts/" + hummingbot.ControllerRunner()
-		line, col := l.configLine(b)
+		line, col := c.configLine(b)
 		b.Needs = append(b.Needs, Need{Path: runner, File: b.File, Line: line, Column: col,
 			Why: "hbot runs controller config " + b.Config + " through " + runner})
-		l.checkControllerConfig(b, b.ConfigPath())
+		c.checkControllerConfig(b, b.ConfigPath())
 	case ConfigStrategy:
-		m, doc := l.readConfig(b, b.ConfigPath())
+		m, doc := c.readConfig(b, b.ConfigPath())
 		if m == nil {
 			return
 		}
-		l.configProblems(b, b.ConfigPath(), doc, hummingbot.CheckStrategyConfig(m))
+		c.configProblems(b, b.ConfigPath(), doc, hummingbot.CheckStrategyConfig(m))
 	}
 	if officialImage(b.Image) {
-		fleetHas := func(p string) bool { return l.regular[p] }
-		l.ps.list = append(l.ps.list, b.Missing(fleetHas, hummingbot.ImageHas, b.Image)...)
+		fleetHas := func(p string) bool { return c.src.regular[p] }
+		c.ps.list = append(c.ps.list, b.Missing(fleetHas, hummingbot.ImageHas, b.Image)...)
 	}
 }
 
-func (l *loader) checkControllerConfig(b *Bot, p string) {
-	m, doc := l.readConfig(b, p)
+func (c *botCheck) checkControllerConfig(b *Bot, p string) {
+	m, doc := c.readConfig(b, p)
 	if m == nil {
 		return
 	}
-	l.configProblems(b, p, doc, hummingbot.CheckControllerConfig(m))
+	c.configProblems(b, p, doc, hummingbot.CheckControllerConfig(m))
 	if f := hummingbot.ControllerFile(m); f != "" {
-		l.need(b, p, doc, []string{"controller_name"}, f, "controller_type and controller_name name "+f)
+		c.need(b, p, doc, []string{"controller_name"}, f, "controller_type and controller_name name "+f)
 	}
 }
 
 // configLine is where the bot file names its config.
-func (l *loader) configLine(b *Bot) (int, int) {
-	data, err := l.readFile(b.File)
+func (c *botCheck) configLine(b *Bot) (int, int) {
+	data, err := readFile(c.fsys, b.File)
 	if err != nil {
 		return 0, 0
 	}
@@ -180,50 +165,57 @@ func (l *loader) configLine(b *Bot) (int, int) {
 	return 0, 0
 }
 
+// readConfig is one config file as read: its mapping and document, nil
+// when it could not be read as one (its problems reported once).
+type readConfig struct {
+	m   map[string]any
+	doc *document
+}
+
 // readConfig parses a config of the fleet for one bot; nil when it cannot
 // be read (its problem is then reported, for this bot).
-func (l *loader) readConfig(b *Bot, p string) (map[string]any, *document) {
-	if c, ok := l.configs[p]; ok {
+func (c *botCheck) readConfig(b *Bot, p string) (map[string]any, *document) {
+	if c, ok := c.configs[p]; ok {
 		return c.m, c.doc
 	}
-	m, doc := l.parseConfig(p)
-	if l.configs == nil {
-		l.configs = map[string]readConfig{}
+	m, doc := c.parseConfig(p)
+	if c.configs == nil {
+		c.configs = map[string]readConfig{}
 	}
-	l.configs[p] = readConfig{m, doc}
+	c.configs[p] = readConfig{m, doc}
 	return m, doc
 }
 
-func (l *loader) parseConfig(p string) (map[string]any, *document) {
-	data, err := l.readFile(p)
+func (c *botCheck) parseConfig(p string) (map[string]any, *document) {
+	data, err := readFile(c.fsys, p)
 	if err != nil {
-		l.ps.list = append(l.ps.list, Problem{File: p, Message: "cannot be read: " + err.Error(), Hint: "mend the file"})
+		c.ps.list = append(c.ps.list, Problem{File: p, Message: "cannot be read: " + err.Error(), Hint: "mend the file"})
 		return nil, nil
 	}
 	doc, err := parseYAML(data)
 	if err != nil {
-		l.yamlProblem(p, err, "")
+		c.ps.yamlFailed(p, err, "")
 		return nil, nil
 	}
 	m, ok := doc.value.(map[string]any)
 	if !ok {
-		l.ps.list = append(l.ps.list, Problem{File: p, Line: doc.root.Line, Column: doc.root.Column,
+		c.ps.list = append(c.ps.list, Problem{File: p, Line: doc.root.Line, Column: doc.root.Column,
 			Message: "not a mapping of keys: Hummingbot cannot load it", Hint: "write the config as key: value lines"})
 		return nil, nil
 	}
 	return m, doc
 }
 
-func (l *loader) configProblems(b *Bot, p string, doc *document, found []hummingbot.Problem) {
+func (c *botCheck) configProblems(b *Bot, p string, doc *document, found []hummingbot.Problem) {
 	for _, q := range found {
 		n := locate(doc.root, q.Path, true)
-		l.ps.list = append(l.ps.list, Problem{File: p, Line: n.Line, Column: n.Column,
+		c.ps.list = append(c.ps.list, Problem{File: p, Line: n.Line, Column: n.Column,
 			Message: fmt.Sprintf("%s: %s; Hummingbot %s would not load this config", strings.Join(q.Path, "."), q.What, hummingbot.Version),
 			Hint:    q.Hint})
 	}
 }
 
-func (l *loader) need(b *Bot, p string, doc *document, key []string, path, why string) {
+func (c *botCheck) need(b *Bot, p string, doc *document, key []string, path, why string) {
 	n := locate(doc.root, key, false)
 	b.Needs = append(b.Needs, Need{Path: path, File: p, Line: n.Line, Column: n.Column, Why: why})
 }
@@ -234,38 +226,4 @@ func (l *loader) need(b *Bot, p string, doc *document, key []string, path, why s
 func (f *Fleet) AddProblems(ps ...Problem) {
 	f.Problems = dedupe(append(f.Problems, ps...))
 	sortProblems(f.Problems)
-}
-
-// loadExtraConnectors reads extra_connectors: connectors from an image
-// newer than the field table, which an operator lets through knowingly.
-func (l *loader) loadExtraConnectors(f *Fleet, doc *document, names []string) {
-	l.extraConnectors = map[string]bool{}
-	for i, name := range names {
-		if _, known := connector.Lookup(name); known {
-			n := locate(doc.root, []string{"extra_connectors", fmt.Sprint(i)}, false)
-			l.ps.add(SettingsFile, n.Line, n.Column, "remove it from extra_connectors: nectar checks its fields against Hummingbot's own",
-				"%s is a connector of Hummingbot %s, not an extra one", name, connector.HummingbotVersion)
-			continue
-		}
-		l.extraConnectors[name] = true
-		f.ExtraConnectors = append(f.ExtraConnectors, name)
-	}
-}
-
-// unknownConnector refuses a credential of a connector Hummingbot's field
-// table does not have, unless nectar.yaml lets it through: nectar cannot
-// tell which of its fields Hummingbot decrypts, and a secret written in
-// plaintext where Hummingbot expects it encrypted aborts the decryption
-// of every connector of the bot.
-func (l *loader) unknownConnector(file string, doc *document, name string) {
-	// Without nectar.yaml the list is unknown, and the source fails anyway.
-	if l.anyConnector || !l.settingsOK || l.extraConnectors[name] {
-		return
-	}
-	n := locate(doc.root, []string{"connector"}, false)
-	hint := "if it is a connector of a newer Hummingbot image, list it under extra_connectors: in nectar.yaml (its secrets: are then encrypted and its settings: written as they are)"
-	if close := connector.Suggest(name); len(close) > 0 {
-		hint = "did you mean " + strings.Join(close, " or ") + "? " + hint
-	}
-	l.ps.add(file, n.Line, n.Column, hint, "%s is not a connector of Hummingbot %s", name, connector.HummingbotVersion)
 }

@@ -2,12 +2,15 @@ package fleet
 
 import (
 	"fmt"
+	"io/fs"
 	"net"
 	"path"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/nectarhq/nectar/internal/secrets"
 )
 
 // Hummingbot's MQTT bridge, as nectar turns it on. Hummingbot's Dashboard
@@ -40,19 +43,19 @@ type hummingbotSettingsYAML struct {
 	GatewayCerts string    `yaml:"gateway_certs"`
 }
 
-// loadServiceSettings reads mqtt: and gateway_certs: from nectar.yaml (its
+// serviceSettings reads mqtt: and gateway_certs: from nectar.yaml (its
 // schema has passed) and refuses a broker password written in plaintext
 // under defaults.client_config.
-func (l *loader) loadServiceSettings(f *Fleet, doc *document) {
-	l.checkClientConfigPassword(SettingsFile, doc, []string{"defaults", "client_config"})
+func (c *settingsCheck) serviceSettings(doc *document) {
+	checkClientConfigPassword(&c.ps, SettingsFile, doc, []string{"defaults", "client_config"})
 	var y hummingbotSettingsYAML
 	if err := doc.root.Decode(&y); err != nil {
-		l.yamlProblem(SettingsFile, err, "")
+		c.ps.yamlFailed(SettingsFile, err, "")
 		return
 	}
 	if y.GatewayCerts != "" {
-		l.checkGatewayCerts(doc, y.GatewayCerts)
-		f.GatewayCerts = y.GatewayCerts
+		c.gatewayCerts(doc, y.GatewayCerts)
+		c.set.gatewayCerts = y.GatewayCerts
 	}
 	if y.MQTT == nil {
 		return
@@ -67,26 +70,26 @@ func (l *loader) loadServiceSettings(f *Fleet, doc *document) {
 	}
 	if msg, hint := hostProblem(m.Host); msg != "" {
 		line, col := at("host")
-		l.ps.add(SettingsFile, line, col, hint, "%s", msg)
+		c.ps.add(SettingsFile, line, col, hint, "%s", msg)
 	}
 	if strings.ContainsFunc(m.Username, unicode.IsControl) {
 		line, col := at("username")
-		l.ps.add(SettingsFile, line, col, "write the user name on one line, without tabs or other invisible characters",
+		c.ps.add(SettingsFile, line, col, "write the user name on one line, without tabs or other invisible characters",
 			"mqtt.username holds a control character")
 	}
 	if m.PasswordFile != "" {
 		line, col := at("password_file")
 		m.passwordAt = [2]int{line, col}
 		if msg, hint := passwordFileProblem(m.PasswordFile); msg != "" {
-			l.ps.add(SettingsFile, line, col, hint, "%s", msg)
+			c.ps.add(SettingsFile, line, col, hint, "%s", msg)
 			m.PasswordFile = "" // nothing to read; the problem already stops every bot
 		}
 		if m.Username == "" {
-			l.ps.add(SettingsFile, line, col, "add mqtt.username: the broker account the password belongs to",
+			c.ps.add(SettingsFile, line, col, "add mqtt.username: the broker account the password belongs to",
 				"mqtt.password_file is set without mqtt.username: an MQTT client sends a password only with a user name")
 		}
 	}
-	f.MQTT = m
+	c.set.mqtt = m
 }
 
 // hostProblem says what is wrong with a broker host, with a hint; "" when
@@ -143,27 +146,27 @@ func passwordFileProblem(p string) (msg, hint string) {
 	return "", ""
 }
 
-// checkGatewayCerts checks the certificates folder: an absolute, clean
-// path on the Docker host (nectar cannot look there; the engine refuses a
-// folder that is missing when it creates a bot).
-func (l *loader) checkGatewayCerts(doc *document, p string) {
+// gatewayCerts checks the certificates folder: an absolute, clean path on
+// the Docker host (nectar cannot look there; the engine refuses a folder
+// that is missing when it creates a bot).
+func (c *settingsCheck) gatewayCerts(doc *document, p string) {
 	n := locate(doc.root, []string{"gateway_certs"}, false)
 	switch {
 	case !strings.HasPrefix(p, "/"):
-		l.ps.add(SettingsFile, n.Line, n.Column, "write the folder's absolute path on the Docker host, e.g. /srv/hummingbot/certs",
+		c.ps.add(SettingsFile, n.Line, n.Column, "write the folder's absolute path on the Docker host, e.g. /srv/hummingbot/certs",
 			"gateway_certs %q is not an absolute path", p)
 	case path.Clean(p) != p || strings.ContainsFunc(p, unicode.IsControl):
-		l.ps.add(SettingsFile, n.Line, n.Column, fmt.Sprintf("write it as %s", path.Clean(p)),
+		c.ps.add(SettingsFile, n.Line, n.Column, fmt.Sprintf("write it as %s", path.Clean(p)),
 			"gateway_certs %q is not a plain absolute path (a trailing /, ./, ../ or //)", p)
 	case p == "/":
-		l.ps.add(SettingsFile, n.Line, n.Column, "name the folder that holds the certificates, e.g. /srv/hummingbot/certs",
+		c.ps.add(SettingsFile, n.Line, n.Column, "name the folder that holds the certificates, e.g. /srv/hummingbot/certs",
 			"gateway_certs is the root folder")
 	}
 }
 
 // checkClientConfigPassword refuses the broker password written in a
 // client_config: the source keeps it only age-encrypted.
-func (l *loader) checkClientConfigPassword(file string, doc *document, at []string) {
+func checkClientConfigPassword(ps *problems, file string, doc *document, at []string) {
 	m := doc.value
 	for _, k := range append(slices.Clone(at), MQTTBridgeKey) {
 		sub, _ := m.(map[string]any)
@@ -174,17 +177,18 @@ func (l *loader) checkClientConfigPassword(file string, doc *document, at []stri
 		return
 	}
 	n := locate(doc.root, append(slices.Clone(at), MQTTBridgeKey, mqttPasswordKey), true)
-	l.ps.add(file, n.Line, n.Column,
+	ps.add(file, n.Line, n.Column,
 		"remove it, put the password age-encrypted in the file nectar.yaml's mqtt.password_file names, and purge it from version control history",
 		"client_config sets %s.%s: the broker password would sit in plaintext in the fleet source", MQTTBridgeKey, mqttPasswordKey)
 }
 
-// loadFleetWide finishes what nectar.yaml sets for every bot once the
+// finishFleetWide finishes what nectar.yaml sets for every bot once the
 // source has been walked and every bot read: it decrypts the broker
 // password and gives each bot the bridge and the certificates folder.
-func (l *loader) loadFleetWide(f *Fleet) {
+func finishFleetWide(f *Fleet, src *inventory, ids *secrets.Identities) []Problem {
+	var ps problems
 	if m := f.MQTT; m != nil && m.PasswordFile != "" {
-		l.loadMQTTPassword(m)
+		loadMQTTPassword(f.FS, src, ids, m, &ps)
 	}
 	for _, b := range f.Bots {
 		b.GatewayCerts = f.GatewayCerts
@@ -192,28 +196,29 @@ func (l *loader) loadFleetWide(f *Fleet) {
 			b.ClientConfig = mergeConfig(f.MQTT.clientConfig(), b.ClientConfig)
 		}
 	}
+	return ps.list
 }
 
-func (l *loader) loadMQTTPassword(m *MQTT) {
+func loadMQTTPassword(fsys fs.FS, src *inventory, ids *secrets.Identities, m *MQTT, ps *problems) {
 	file := m.PasswordFile
 	switch {
-	case l.unreadable[file]:
+	case src.refused[file]:
 		return // its own problem says why
-	case !l.regular[file]:
-		l.ps.add(SettingsFile, m.passwordAt[0], m.passwordAt[1],
+	case !src.regular[file]:
+		ps.add(SettingsFile, m.passwordAt[0], m.passwordAt[1],
 			"write the broker password on one line, encrypted to nectar.yaml's recipients, e.g. `age -e -a -R recipients.txt -o "+file+"` (see README, MQTT)",
 			"mqtt.password_file %s: file not found", file)
 		return
-	case l.opts.Identities == nil:
+	case ids == nil:
 		return
 	}
-	plain, ok := l.decrypt(file)
+	plain, ok := decrypt(fsys, ids, file, ps)
 	if !ok {
 		return
 	}
 	pw := strings.TrimSuffix(strings.TrimSuffix(string(plain), "\n"), "\r")
 	if why := mqttPasswordProblem(pw); why != "" {
-		l.ps.add(file, 0, 0, "encrypt the broker password alone, on one line, to nectar.yaml's recipients", "%s", why)
+		ps.add(file, 0, 0, "encrypt the broker password alone, on one line, to nectar.yaml's recipients", "%s", why)
 		return
 	}
 	m.Password = Secret(pw)

@@ -27,7 +27,8 @@ var secretFieldNames = sync.OnceValue(func() map[string]string {
 // plaintext: shared files are copied as they are into every bot's instance
 // folder, so a key pasted there would sit unencrypted on disk for each bot.
 // Reporting it on the shared file stalls every bot, so nothing is copied.
-func (l *loader) checkSharedSecrets(f *Fleet) {
+func checkSharedSecrets(f *Fleet) []Problem {
+	var ps problems
 	for _, p := range f.Shared {
 		if !strings.HasSuffix(p, ".yml") && !strings.HasSuffix(p, ".yaml") {
 			continue
@@ -45,9 +46,10 @@ func (l *loader) checkSharedSecrets(f *Fleet) {
 		if field == "" {
 			continue
 		}
-		l.ps.add(p, 0, 0, "encrypt it with `nectar cred add <account> "+conn+" < "+p+"`, delete this file, and purge it from version control history",
+		ps.add(p, 0, 0, "encrypt it with `nectar cred add <account> "+conn+" < "+p+"`, delete this file, and purge it from version control history",
 			"looks like a plaintext exchange credential (%s of %s): shared files are copied unencrypted into every bot", field, conn)
 	}
+	return ps.list
 }
 
 // plaintextSecret returns a known secret field found at the top of doc or
