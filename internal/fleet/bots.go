@@ -59,6 +59,10 @@ type botYAML struct {
 	Node         string         `yaml:"node"`
 }
 
+// check lists every bot the walk found, even one whose file is broken or
+// refused (it is then Stalled, never taken for deleted), and reports bot
+// names that differ only in letter case, which containers cannot tell
+// apart on every system.
 func (c *botCheck) check() {
 	lower := map[string]string{}
 	for _, file := range c.src.bots {
@@ -89,6 +93,8 @@ func (c *botCheck) check() {
 	}
 }
 
+// checkBot reads one bot file onto b: its own settings over nectar.yaml's
+// defaults, then its account, connectors, launch and config.
 func (c *botCheck) checkBot(b *Bot) {
 	data, err := readFile(c.fsys, b.File)
 	if err != nil {
@@ -177,8 +183,8 @@ func (c *botCheck) checkBot(b *Bot) {
 	c.checkLaunch(b, y, at)
 }
 
-// missingConnectorHint is the hint for a bot naming connector conn, which its
-// account has no credential for. A name a typo away from one the account
+// missingConnectorHint is the hint for a bot naming connector conn, which
+// its account has no credential for. A name a typo away from one the account
 // has is most likely that one misspelt; a name Hummingbot does not have
 // is no use adding; otherwise the credential is what is missing.
 func (c *botCheck) missingConnectorHint(account, conn string, has []string) string {
