@@ -62,9 +62,11 @@ type diskEntry struct {
 	modeOK bool
 }
 
-// diskDigestOf returns the disk digest of the file at full, whether its
-// mode is right, and whether it exists as a regular file at all.
-func (r *Renderer) diskDigestOf(full string) (digest string, modeOK, exists bool, err error) {
+// diskDigestOf returns the disk digest of the file rel of the instance
+// folder inst, whether its mode is right, and whether it exists as a
+// regular file at all.
+func (r *Renderer) diskDigestOf(inst, rel string) (digest string, modeOK, exists bool, err error) {
+	full := filepath.Join(inst, filepath.FromSlash(rel))
 	info, err := os.Lstat(full)
 	if err == nil && info.Mode().IsRegular() {
 		sig, trusted := r.signature(info)
@@ -78,7 +80,7 @@ func (r *Renderer) diskDigestOf(full string) (digest string, modeOK, exists bool
 	r.disk.mu.Lock()
 	r.disk.reads++
 	r.disk.mu.Unlock()
-	have, modeOK, err := readInstanceFile(full)
+	have, modeOK, err := readInstanceFileAt(inst, rel)
 	if err != nil || have == nil {
 		return "", false, false, err
 	}

@@ -1,7 +1,7 @@
 package render
 
 import (
-	"path/filepath"
+	"os"
 	"runtime"
 	"sync"
 
@@ -59,6 +59,12 @@ func (r *Renderer) DeriveKeys(fl *fleet.Fleet, bots []string) {
 // same input (see apply).
 func (r *Renderer) mustEncrypt(inst string, p *plan) bool {
 	old := readManifest(inst)
+	var root *os.Root // opened at the first file there is to read
+	defer func() {
+		if root != nil {
+			root.Close()
+		}
+	}()
 	for _, f := range p.files {
 		if f.kind != encryptedFile {
 			continue
@@ -67,7 +73,13 @@ func (r *Renderer) mustEncrypt(inst string, p *plan) bool {
 		if !ok || entry.Content != f.content.String() {
 			return true
 		}
-		have, modeOK, err := readInstanceFile(filepath.Join(inst, filepath.FromSlash(f.path)))
+		if root == nil {
+			var err error
+			if root, err = os.OpenRoot(inst); err != nil {
+				return true
+			}
+		}
+		have, modeOK, err := readInstanceFile(root, f.path)
 		if err != nil || have == nil || !modeOK || entry.Disk != r.diskDigest(have).String() {
 			return true
 		}

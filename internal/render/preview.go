@@ -1,8 +1,6 @@
 package render
 
 import (
-	"path/filepath"
-
 	"github.com/nectarhq/nectar/internal/fleet"
 )
 
@@ -41,7 +39,7 @@ func (r *Renderer) Preview(fl *fleet.Fleet, bot string) (*Preview, error) {
 			// the bot's digest already tells.
 			continue
 		}
-		disk, modeOK, exists, err := r.diskDigestOf(filepath.Join(inst, filepath.FromSlash(f.path)))
+		disk, modeOK, exists, err := r.diskDigestOf(inst, f.path)
 		if err != nil || !exists || !modeOK || disk != entry.Disk {
 			pv.Drift = append(pv.Drift, f.path)
 		}

@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -395,11 +394,13 @@ func (r *Renderer) Render(fl *fleet.Fleet, bot string, image ImageFiles) (*Resul
 		res.Files = append(res.Files, File{Path: f.path, Digest: f.content.String()})
 	}
 
-	if err := r.ensureDir(inst, "."); err != nil {
+	root, err := openInstance(inst)
+	if err != nil {
 		return nil, err
 	}
+	defer root.Close()
 	for _, d := range ownedDirs {
-		if err := r.ensureDir(inst, d); err != nil {
+		if err := ensureDir(root, d); err != nil {
 			return nil, err
 		}
 	}
@@ -418,7 +419,7 @@ func (r *Renderer) Render(fl *fleet.Fleet, bot string, image ImageFiles) (*Resul
 		}
 	}
 	for _, d := range []string{DataDir, LogsDir} {
-		if err := ensureOwnDir(filepath.Join(inst, d)); err != nil {
+		if err := ensureOwnDir(root, d); err != nil {
 			return nil, err
 		}
 	}
@@ -427,7 +428,7 @@ func (r *Renderer) Render(fl *fleet.Fleet, bot string, image ImageFiles) (*Resul
 	next := manifest{Version: manifestVersion, Digest: res.Digest, Files: map[string]manifestEntry{}}
 	var errs []error
 	for _, f := range p.files {
-		entry, wrote, err := r.apply(inst, f, old.Files[f.path])
+		entry, wrote, err := r.apply(root, f, old.Files[f.path])
 		if err != nil {
 			errs = append(errs, fmt.Errorf("bot %s: %s: %w", bot, f.path, err))
 			if e, ok := old.Files[f.path]; ok {
@@ -441,7 +442,7 @@ func (r *Renderer) Render(fl *fleet.Fleet, bot string, image ImageFiles) (*Resul
 		}
 	}
 
-	removed, err := r.removeConnectors(inst, p)
+	removed, err := removeConnectors(root, p)
 	res.Removed = append(res.Removed, removed...)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("bot %s: %w", bot, err))
@@ -450,7 +451,7 @@ func (r *Renderer) Render(fl *fleet.Fleet, bot string, image ImageFiles) (*Resul
 		if _, ok := next.Files[stale]; ok || sharedTop(stale) == "" {
 			continue
 		}
-		gone, err := removeShared(inst, stale)
+		gone, err := removeShared(root, stale)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("bot %s: %w", bot, err))
 			next.Files[stale] = manifestEntry{} // keep it listed, so it is retried
@@ -474,12 +475,11 @@ func (r *Renderer) Render(fl *fleet.Fleet, bot string, image ImageFiles) (*Resul
 }
 
 // apply makes one file right and reports whether it wrote it.
-func (r *Renderer) apply(inst string, f *wantFile, old manifestEntry) (manifestEntry, bool, error) {
-	full := filepath.Join(inst, filepath.FromSlash(f.path))
-	if err := r.ensureDir(inst, path.Dir(f.path)); err != nil {
+func (r *Renderer) apply(root *os.Root, f *wantFile, old manifestEntry) (manifestEntry, bool, error) {
+	if err := ensureDir(root, path.Dir(f.path)); err != nil {
 		return old, false, err
 	}
-	have, modeOK, err := readInstanceFile(full)
+	have, modeOK, err := readInstanceFile(root, f.path)
 	if err != nil {
 		return old, false, err
 	}
@@ -515,105 +515,28 @@ func (r *Renderer) apply(inst string, f *wantFile, old manifestEntry) (manifestE
 			return entry, false, nil
 		}
 	}
-	if err := atomicfile.WriteFile(full, data, fileMode); err != nil {
+	if err := writeFile(root, f.path, data, fileMode); err != nil {
 		return old, false, err
 	}
 	return entry, true, nil
-}
-
-// readInstanceFile returns a file's content, or nil when there is no
-// regular file there (missing, a symlink, a folder, too large): all cases
-// in which nectar writes it afresh. modeOK reports mode 0600.
-func readInstanceFile(full string) (data []byte, modeOK bool, err error) {
-	info, err := os.Lstat(full)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	if !info.Mode().IsRegular() || info.Size() > maxInstanceFile {
-		return nil, false, nil
-	}
-	f, err := os.Open(full)
-	if err != nil {
-		return nil, false, err
-	}
-	defer f.Close()
-	// The file opened must be the one examined, not a symlink swapped in
-	// since: the container can write into these folders.
-	if opened, err := f.Stat(); err != nil || !os.SameFile(info, opened) {
-		return nil, false, nil
-	}
-	data, err = io.ReadAll(io.LimitReader(f, maxInstanceFile+1))
-	if err != nil || len(data) > maxInstanceFile {
-		return nil, false, err
-	}
-	if data == nil {
-		data = []byte{}
-	}
-	return data, info.Mode().Perm() == fileMode, nil
-}
-
-// ensureDir makes rel (a slash path inside the instance folder inst) and
-// each folder above it a real folder of mode 0700. A symlink anywhere on the
-// way is an error: the bot's container can write into these folders, and a
-// link planted there must not send nectar's writes elsewhere on the host.
-func (r *Renderer) ensureDir(inst, rel string) error {
-	parts := []string{"."}
-	if rel != "." {
-		parts = append(parts, strings.Split(rel, "/")...)
-	}
-	p := inst
-	for i, part := range parts {
-		if i > 0 {
-			p = filepath.Join(p, part)
-		}
-		info, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			if err := os.Mkdir(p, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
-				return err
-			}
-			if info, err = os.Lstat(p); err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		}
-		if !info.IsDir() {
-			return fmt.Errorf("%s is not a folder (a symlink or a file is in the way); move it aside", p)
-		}
-		if info.Mode().Perm() != dirMode {
-			if err := os.Chmod(p, dirMode); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// ensureOwnDir creates one of the bot's own folders (data/, logs/) if it is
-// missing. Whatever is there already, nectar leaves exactly as it is.
-func ensureOwnDir(p string) error {
-	if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if err := os.Mkdir(p, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return nil
 }
 
 // removeConnectors deletes every file in conf/connectors/ that is not one
 // of the bot's connectors. The folder is nectar's alone: a bot gets exactly
 // the credentials the fleet gives it, whatever was put there by hand or by
 // an earlier render (or a record of it lost with the manifest).
-func (r *Renderer) removeConnectors(inst string, p *plan) ([]string, error) {
-	dir := filepath.Join(inst, filepath.FromSlash(ConnectorsDir))
-	entries, err := os.ReadDir(dir)
+func removeConnectors(root *os.Root, p *plan) ([]string, error) {
+	dirName := filepath.FromSlash(ConnectorsDir)
+	dir, err := root.Open(dirName)
 	if err != nil {
-		return nil, err
+		return nil, hostPath(root, err)
 	}
+	defer dir.Close()
+	entries, err := dir.ReadDir(-1)
+	if err != nil {
+		return nil, hostPath(root, err)
+	}
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	var removed []string
 	var errs []error
 	for _, e := range entries {
@@ -621,14 +544,14 @@ func (r *Renderer) removeConnectors(inst string, p *plan) ([]string, error) {
 		if e.IsDir() || slices.ContainsFunc(p.files, func(f *wantFile) bool { return f.path == rel }) {
 			continue
 		}
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("%s: %w", rel, err))
+		if err := root.Remove(filepath.Join(dirName, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("%s: %w", rel, hostPath(root, err)))
 			continue
 		}
 		removed = append(removed, rel)
 	}
 	if len(removed) > 0 {
-		if err := atomicfile.SyncDir(dir); err != nil {
+		if err := dir.Sync(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -638,24 +561,24 @@ func (r *Renderer) removeConnectors(inst string, p *plan) ([]string, error) {
 // removeShared deletes a shared file the source no longer has, then the
 // folders the removal left empty, up to its shared folder. rel has been
 // checked with sharedTop.
-func removeShared(inst, rel string) (bool, error) {
-	full := filepath.Join(inst, filepath.FromSlash(rel))
-	info, err := os.Lstat(full)
+func removeShared(root *os.Root, rel string) (bool, error) {
+	name := filepath.FromSlash(rel)
+	info, err := root.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, err
+		return false, hostPath(root, err)
 	}
 	if info.IsDir() {
 		return false, nil // a folder now stands where nectar's file was; not nectar's
 	}
-	if err := atomicfile.Remove(full); err != nil {
+	if err := removeFile(root, name); err != nil {
 		return false, fmt.Errorf("%s: %w", rel, err)
 	}
 	top := sharedTop(rel)
 	for d := path.Dir(rel); d != top && d != "."; d = path.Dir(d) {
-		if os.Remove(filepath.Join(inst, filepath.FromSlash(d))) != nil {
+		if root.Remove(filepath.FromSlash(d)) != nil {
 			break // not empty
 		}
 	}
