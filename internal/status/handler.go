@@ -49,6 +49,9 @@ type handler struct {
 	cache   *answerCache
 	hosts   hostPolicy
 	log     *slog.Logger
+	// routes dispatches a canonical path of a GET or HEAD request; it is
+	// made for this handler (see routes), so a copy gets its own.
+	routes *http.ServeMux
 }
 
 // NewHandler returns the read-only status page: HTML pages, the JSON API,
@@ -63,7 +66,7 @@ func NewHandler(store *Store, opts HandlerOptions) http.Handler {
 		reg.MustRegister(store.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		opts.Gatherer = reg
 	}
-	return &handler{
+	h := &handler{
 		store:   store,
 		opts:    opts,
 		auth:    newAuth(opts.Token),
@@ -73,6 +76,8 @@ func NewHandler(store *Store, opts HandlerOptions) http.Handler {
 		hosts:   newHostPolicy(opts.Listen, opts.Token),
 		log:     opts.Log,
 	}
+	h.routes = h.newRoutes()
+	return h
 }
 
 // servedOn returns the handler as served on addr, when it was built
@@ -84,6 +89,7 @@ func (h *handler) servedOn(addr string) *handler {
 	c := *h
 	c.opts.Listen = addr
 	c.hosts = newHostPolicy(addr, h.opts.Token)
+	c.routes = c.newRoutes() // the routes check c's hosts, not h's
 	return &c
 }
 
@@ -94,62 +100,82 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: the status page is read-only")
 		return
 	}
-	p := r.URL.Path
 	// Only canonical paths are served: "..", "//", "/./" and trailing
 	// slashes are not redirected to somewhere else, they are simply not
 	// there. That keeps every route's namespace exactly what it says.
-	canonical := p != "" && p[0] == '/' && path.Clean(p) == p
+	// (ServeMux would redirect them; it never sees one.)
+	p := r.URL.Path
+	if p == "" || p[0] != '/' || path.Clean(p) != p {
+		h.guarded(h.notFound).ServeHTTP(w, r)
+		return
+	}
+	// Routes are chosen by the decoded path, so "/api%2Fv1/status" is
+	// /api/v1/status, where ServeMux would keep "%2F" inside a name. The
+	// one exception is /files/, whose handler reads the escaped names one
+	// by one itself: there an escaped slash belongs to a file's name.
+	if r.URL.RawPath != "" && !strings.HasPrefix(p, "/files/") {
+		decoded := *r.URL
+		decoded.RawPath = ""
+		r = r.WithContext(r.Context()) // a shallow copy, whose URL may change
+		r.URL = &decoded
+	}
+	h.routes.ServeHTTP(w, r)
+}
+
+// newRoutes maps each canonical path to its answer. Only GET and HEAD get
+// this far (a GET pattern matches HEAD too).
+func (h *handler) newRoutes() *http.ServeMux {
+	mux := http.NewServeMux()
 	// /healthz and the static assets tell nothing about the fleet: they
 	// need neither the token nor a Host naming this machine, so probes
 	// may use a service name ("http://nectar:8090/healthz").
-	if canonical && p == "/healthz" {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		plainText(w, http.StatusOK, "ok\n")
-		return
-	}
-	if asset, ok := strings.CutPrefix(p, "/static/"); ok && canonical {
+	})
+	mux.HandleFunc("GET /static/{asset...}", func(w http.ResponseWriter, r *http.Request) {
 		// A browser fetches these without the token a curl user would send.
-		serveAsset(w, asset)
-		return
-	}
+		serveAsset(w, r.PathValue("asset"))
+	})
+
 	// Everything else shows the fleet, even a 404 page (its header names
 	// the fleet), so the Host and the token are checked first.
-	if !h.hosts.allows(r.Host) {
-		plainError(w, http.StatusMisdirectedRequest, "misdirected request: without a token this status page answers only requests addressed to this machine (127.0.0.1, localhost) or to its --listen address\nhint: open it by that address, or set a token")
-		return
+	route := func(pattern string, serve http.HandlerFunc) { mux.Handle(pattern, h.guarded(serve)) }
+	route("GET /{$}", h.overview)
+	route("GET /accounts", h.accounts)
+	route("GET /files", h.fileList)
+	route("GET /files/{path...}", h.file) // file reads the path itself, segment by segment
+	route("GET /bots/{name...}", func(w http.ResponseWriter, r *http.Request) { h.bot(w, r, r.PathValue("name")) })
+	route("GET /events", h.events.serve)
+	route("GET /api/v1/status", h.apiStatus)
+	route("GET /api/v1/bots/{name...}", func(w http.ResponseWriter, r *http.Request) { h.apiBot(w, r, r.PathValue("name")) })
+	route("GET /metrics", h.metrics.ServeHTTP)
+	route("GET /readyz", func(w http.ResponseWriter, r *http.Request) { h.readyz(w) })
+	route("/", h.notFound)
+	// ServeMux answers the name of a folder of routes without its slash
+	// ("/bots") with a redirect to the folder ("/bots/"). Here such a name
+	// is simply not there, like every other path that is not a route.
+	for _, folder := range []string{"/static", "/bots", "/api/v1/bots"} {
+		route("GET "+folder, h.notFound)
 	}
-	if !h.auth.check(w, r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="nectar status"`)
-		plainError(w, http.StatusUnauthorized, "this status page needs a token\nhint: send \"Authorization: Bearer <token>\", or open the page once with ?token=<token>")
-		return
-	}
-	if !canonical {
-		h.notFound(w, r)
-		return
-	}
-	switch {
-	case p == "/":
-		h.overview(w, r)
-	case p == "/accounts":
-		h.accounts(w, r)
-	case p == "/files":
-		h.fileList(w, r)
-	case strings.HasPrefix(p, "/files/"):
-		h.file(w, r)
-	case strings.HasPrefix(p, "/bots/"):
-		h.bot(w, r, strings.TrimPrefix(p, "/bots/"))
-	case p == "/events":
-		h.events.serve(w, r)
-	case p == "/api/v1/status":
-		h.apiStatus(w, r)
-	case strings.HasPrefix(p, "/api/v1/bots/"):
-		h.apiBot(w, r, strings.TrimPrefix(p, "/api/v1/bots/"))
-	case p == "/metrics":
-		h.metrics.ServeHTTP(w, r)
-	case p == "/readyz":
-		h.readyz(w)
-	default:
-		h.notFound(w, r)
-	}
+	return mux
+}
+
+// guarded checks that the request may see the fleet (its Host names this
+// machine unless a token is set, and it carries the token if one is)
+// before serve answers it.
+func (h *handler) guarded(serve http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.hosts.allows(r.Host) {
+			plainError(w, http.StatusMisdirectedRequest, "misdirected request: without a token this status page answers only requests addressed to this machine (127.0.0.1, localhost) or to its --listen address\nhint: open it by that address, or set a token")
+			return
+		}
+		if !h.auth.check(w, r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="nectar status"`)
+			plainError(w, http.StatusUnauthorized, "this status page needs a token\nhint: send \"Authorization: Bearer <token>\", or open the page once with ?token=<token>")
+			return
+		}
+		serve(w, r)
+	})
 }
 
 // readyz answers 200 once the daemon has completed a pass that loaded the
