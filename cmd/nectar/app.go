@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -94,7 +93,11 @@ func (a *app) warnSourcePassword() {
 // folder returns the source as a local folder, for commands that change it.
 func (a *app) folder() (manage.Folder, error) {
 	src := a.source
-	if strings.Contains(src, "://") || strings.HasPrefix(src, "git@") {
+	// The same test a pass uses to choose between a clone and a folder, so
+	// that any scp-like remote (deploy@host:repo, not only git@...) is
+	// called a remote here, and a folder whose name looks like one is
+	// still a folder.
+	if source.IsGit(src) {
 		shown, _ := source.RedactURL(src)
 		return manage.Folder{}, hint.New(fmt.Sprintf("--source %s is not a local folder", shown),
 			"this command changes files: run it in a clone of the repository, then commit and push")
