@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -86,8 +87,11 @@ func (e *engine) Close() {
 // at once, naming the first. plan only reads, so it takes no lock.
 //
 // kind is the engine nectar.yaml names (fleet.EngineOf): a single Docker
-// engine, or a Swarm cluster through the manager DOCKER_HOST names.
-func (a *app) engine(ctx context.Context, kind string, allowEmpty bool, lockFor string) (*engine, error) {
+// engine, or a Swarm cluster through the manager DOCKER_HOST names. resync
+// is the daemon's period of full passes, after which an action that
+// failed for a reason a person must fix is tried again (0: one pass only,
+// so the reconciler's default).
+func (a *app) engine(ctx context.Context, kind string, allowEmpty bool, lockFor string, resync time.Duration) (*engine, error) {
 	ids, err := a.identities()
 	if err != nil {
 		return nil, err
@@ -113,7 +117,7 @@ func (a *app) engine(ctx context.Context, kind string, allowEmpty bool, lockFor 
 		return nil, err
 	}
 	r := reconcile.New(reconcile.Options{
-		Runtime: rt, Renderer: rd, StateDir: stateDir, Identities: ids, AllowEmpty: allowEmpty, Log: a.logger(), Engine: kind,
+		Runtime: rt, Renderer: rd, StateDir: stateDir, Identities: ids, AllowEmpty: allowEmpty, Log: a.logger(), Engine: kind, Resync: resync,
 	})
 	return &engine{rt: rt, rd: rd, r: r, lock: lock, stateDir: stateDir}, nil
 }
@@ -150,34 +154,35 @@ func (a *app) openSource(spec source.Spec) (source.Source, error) {
 	return src, nil
 }
 
-// snapshot takes the source's current revision once, for plan and apply.
-func (a *app) snapshot(ctx context.Context) (reconcile.Source, func(), error) {
+// snapshot takes the source's current revision once, for plan and apply;
+// its Close releases it.
+func (a *app) snapshot(ctx context.Context) (reconcile.Source, error) {
 	src, err := a.openSource(source.Spec{})
 	if err != nil {
-		return reconcile.Source{}, nil, err
+		return reconcile.Source{}, err
 	}
 	snap, err := src.Snapshot(ctx)
 	if err != nil {
 		if snap.Close != nil {
 			snap.Close()
 		}
-		return reconcile.Source{}, nil, fmt.Errorf("cannot read the source %s: %w", src, err)
+		return reconcile.Source{}, fmt.Errorf("cannot read the source %s: %w", src, err)
 	}
-	return reconcile.Source{Revision: snap.Revision, Commit: snap.Commit, FS: snap.FS}, snap.Close, nil
+	return snap, nil
 }
 
 // pass opens the engine and the source for one plan or apply.
 func (a *app) pass(ctx context.Context, allowEmpty bool, lockFor string) (*reconcile.Reconciler, reconcile.Source, func(), error) {
-	src, release, err := a.snapshot(ctx)
+	src, err := a.snapshot(ctx)
 	if err != nil {
 		return nil, reconcile.Source{}, nil, err
 	}
-	e, err := a.engine(ctx, fleet.EngineOf(src.FS), allowEmpty, lockFor)
+	e, err := a.engine(ctx, fleet.EngineOf(src.FS), allowEmpty, lockFor, 0)
 	if err != nil {
-		release()
+		src.Close()
 		return nil, reconcile.Source{}, nil, err
 	}
-	return e.r, src, func() { release(); e.Close() }, nil
+	return e.r, src, func() { src.Close(); e.Close() }, nil
 }
 
 // Exit statuses of `plan --exit-code` (and, for exitProblems, of `nectar

@@ -87,7 +87,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		return err
 	}
 	kind := engineKind(ctx, src, log)
-	e, err := a.engine(ctx, kind, f.allowEmpty, "nectar run")
+	e, err := a.engine(ctx, kind, f.allowEmpty, "nectar run", f.resync)
 	if err != nil {
 		return err
 	}

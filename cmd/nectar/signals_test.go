@@ -132,8 +132,9 @@ func TestStatusSignalsOnTheEngine(t *testing.T) {
 		t.Errorf("nectar starts %d after the engine's restart, want still 1", after.NectarStarts)
 	}
 
-	// The bot whose image cannot be pulled.
-	failed := waitBot("sg-broken failed", "sg-broken", func(b status.BotStatus) bool { return b.Condition == status.ConditionFailed })
+	// The bot whose image cannot be pulled: a person must fix that, so it
+	// is stalled, and tried again a resync later.
+	failed := waitBot("sg-broken stalled", "sg-broken", func(b status.BotStatus) bool { return b.Condition == status.ConditionStalled })
 	if !strings.Contains(failed.LastError, "localhost:1/nectar-missing:1") || failed.LastErrorHint == "" {
 		t.Errorf("last error %q, hint %q", failed.LastError, failed.LastErrorHint)
 	}

@@ -79,16 +79,10 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Go(func() { followHealth(ctx, cfg.Runtime, cfg.Health, func() string { return current.Load().(string) }) })
 	loop := &reconcile.Loop{
 		Reconciler: cfg.Reconciler,
-		Snapshot: func(ctx context.Context) (reconcile.Source, func(), error) {
-			snap, err := cfg.Source.Snapshot(ctx)
-			if snap.FS == nil {
-				return reconcile.Source{}, nil, err
-			}
-			return reconcile.Source{Revision: snap.Revision, Commit: snap.Commit, FS: snap.FS}, snap.Close, err
-		},
-		Changes: cfg.Source.Changes(ctx),
-		Events:  events,
-		Resync:  cfg.Resync,
+		Snapshot:   cfg.Source.Snapshot,
+		Changes:    cfg.Source.Changes(ctx),
+		Events:     events,
+		Resync:     cfg.Resync,
 		OnPass: func(res *reconcile.Result, src reconcile.Source, sourceErr error) {
 			logPass(cfg.Log, res)
 			seen.observe(cfg.Log, res, sourceErr)

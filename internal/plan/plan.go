@@ -164,6 +164,11 @@ type Input struct {
 	// set, suspends every bot.
 	Suspended  map[string]Suspension
 	SuspendAll *Suspension
+	// Failures are the actions that failed in earlier passes, by bot (the
+	// last one of each), and StallRetry how long a stalled one waits when
+	// nothing changes: see Failure.
+	Failures   map[string]Failure
+	StallRetry time.Duration
 }
 
 // Suspension is an operator's emergency stop of a bot, kept in the state
@@ -192,10 +197,14 @@ type Action struct {
 	Reason string
 	// Container is the observed container acted on, if any.
 	Container *runtime.Container
-	// NotBefore, for Wait, is when the next start is allowed.
+	// NotBefore, for Wait, is when the next start is allowed; for an
+	// action held back by a Failure, when it is tried again.
 	NotBefore time.Time
 	// Suspended is set when an operator suspended the bot.
 	Suspended *Suspension
+	// Failure, when set, is the earlier failure this action waits on
+	// instead of being tried again now; Kind is then Wait or Stalled.
+	Failure *Failure
 }
 
 func (a Action) String() string { return fmt.Sprintf("%s %s: %s", a.Kind, a.Bot, a.Reason) }
@@ -279,6 +288,7 @@ func Make(in Input) []Action {
 		}
 	}
 	for i := range out {
+		out[i] = heldBack(in, out[i])
 		out[i].Reason += killWarning(out[i]) + shadowNote(out[i], in.Desired[out[i].Bot])
 	}
 	slices.SortStableFunc(out, func(a, b Action) int { return cmp.Compare(a.Bot, b.Bot) })

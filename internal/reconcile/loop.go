@@ -15,10 +15,10 @@ import (
 // never overlap.
 type Loop struct {
 	Reconciler *Reconciler
-	// Snapshot returns the source's current revision; release frees it
-	// after the pass. On error it may still return the last good revision,
-	// which is then applied.
-	Snapshot func(ctx context.Context) (src Source, release func(), err error)
+	// Snapshot returns the source's current revision (source.Source's
+	// Snapshot fits); its Close frees it after the pass. On error it may
+	// still return the last good revision, which is then applied.
+	Snapshot func(ctx context.Context) (Source, error)
 	// Changes signals that the source may have a new revision.
 	Changes <-chan struct{}
 	// Events are the engine's container events for this fleet.
@@ -27,7 +27,7 @@ type Loop struct {
 	Resync time.Duration
 	// OnPass receives each pass's result (nil when the source gave no
 	// revision at all), the revision it ran on (still readable: it is
-	// released only after OnPass returns) and the source error, if any.
+	// closed only after OnPass returns) and the source error, if any.
 	OnPass func(res *Result, src Source, sourceErr error)
 }
 
@@ -76,10 +76,14 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 }
 
-// pass runs one pass and returns when the earliest backed-off bot may be
-// started again (zero when none waits).
+// pass runs one pass and returns when the earliest bot held back may be
+// acted on again (zero when none waits): a start backing off, or an
+// action that failed.
 func (l *Loop) pass(ctx context.Context) time.Time {
-	src, release, err := l.Snapshot(ctx)
+	src, err := l.Snapshot(ctx)
+	if src.Close != nil {
+		defer src.Close()
+	}
 	if src.FS == nil {
 		if l.OnPass != nil {
 			l.OnPass(nil, src, err)
@@ -90,12 +94,12 @@ func (l *Loop) pass(ctx context.Context) time.Time {
 	if l.OnPass != nil {
 		l.OnPass(res, src, err)
 	}
-	if release != nil {
-		release()
-	}
 	var next time.Time
 	for _, o := range res.Outcomes {
-		if o.Kind == plan.Wait && (next.IsZero() || o.NotBefore.Before(next)) {
+		if o.Kind != plan.Wait && o.Failure == nil {
+			continue
+		}
+		if !o.NotBefore.IsZero() && (next.IsZero() || o.NotBefore.Before(next)) {
 			next = o.NotBefore
 		}
 	}

@@ -26,12 +26,12 @@ type loopHarness struct {
 func (h *loopHarness) start(ctx context.Context) <-chan struct{} {
 	l := &Loop{
 		Reconciler: h.r,
-		Snapshot: func(ctx context.Context) (Source, func(), error) {
+		Snapshot: func(ctx context.Context) (Source, error) {
 			root, err := os.OpenRoot(h.dir)
 			if err != nil {
-				return Source{}, nil, err
+				return Source{}, err
 			}
-			return Source{Revision: "loop", FS: root.FS()}, func() { root.Close() }, nil
+			return Source{Revision: "loop", FS: root.FS(), Close: func() { root.Close() }}, nil
 		},
 		Changes: h.changes,
 		Events:  h.events,

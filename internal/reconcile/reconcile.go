@@ -6,12 +6,9 @@ package reconcile
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"maps"
 	"slices"
@@ -21,12 +18,10 @@ import (
 	"time"
 
 	"github.com/nectarhq/nectar/internal/fleet"
-	"github.com/nectarhq/nectar/internal/hint"
 	"github.com/nectarhq/nectar/internal/owner"
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/render"
 	"github.com/nectarhq/nectar/internal/runtime"
-	"github.com/nectarhq/nectar/internal/scrub"
 	"github.com/nectarhq/nectar/internal/secrets"
 	"github.com/nectarhq/nectar/internal/source"
 	"github.com/nectarhq/nectar/internal/suspend"
@@ -53,6 +48,10 @@ type Options struct {
 	// runtime.Updater. A fleet whose nectar.yaml names another engine is
 	// not acted on.
 	Engine string
+	// Resync is how long an action that failed for a reason a person must
+	// fix waits, when nothing about the bot changes, before it is tried
+	// again: the daemon's period of full passes (default a minute).
+	Resync time.Duration
 }
 
 // Reconciler runs passes. Passes never overlap.
@@ -61,9 +60,10 @@ type Reconciler struct {
 	records *records
 
 	pass      sync.Mutex // held for a whole pass
-	mu        sync.Mutex // guards starts and lastFleet
+	mu        sync.Mutex // guards starts, failures and lastFleet
 	starts    map[string]plan.Starts
-	lastFleet string // the fleet name the last load found
+	failures  map[string]plan.Failure // by bot: the last action that failed
+	lastFleet string                  // the fleet name the last load found
 	images    imageCache
 	owner     string // the state dir's identity, once read
 }
@@ -85,23 +85,35 @@ func New(opts Options) *Reconciler {
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
+	if opts.Resync <= 0 {
+		opts.Resync = time.Minute
+	}
 	opts.Engine = cmp.Or(opts.Engine, fleet.EngineDocker)
 	return &Reconciler{opts: opts, records: &records{dir: opts.StateDir}, starts: map[string]plan.Starts{}}
 }
 
-// Source is one revision of the fleet source.
-type Source struct {
-	Revision string
-	// Commit describes a git revision for people (nil for a folder).
-	Commit *source.Commit
-	FS     fs.FS
-}
+// Source is one revision of the fleet source, as the source hands it out:
+// a pass reads its FS, and whoever took it releases it with Close.
+type Source = source.Snapshot
 
 // Outcome is what happened to one bot in a pass.
 type Outcome struct {
 	plan.Action
-	// Err is set when the action failed; the bot is retried next pass.
+	// Err is set when the action failed. The action is held back from
+	// the next passes until RetryAt, unless the bot's inputs change first
+	// (see plan.Failure).
 	Err error
+	// Stalled is set when Err needs a person: a container name taken by
+	// one nectar does not own, an image that cannot be had, a container
+	// the engine refuses. Its hint says what to do.
+	Stalled bool
+	// RetryAt, for a failed action, is when it is tried again if the bot
+	// stays as it is: after a back-off, or for a stalled one, a resync.
+	RetryAt time.Time
+	// leftAt, when set, is where a failed action left the bot: a
+	// container made whose start failed. The next pass plans a start of
+	// it, so that is the action the failure holds back.
+	leftAt *step
 	// Rendered lists instance files written or removed for the bot.
 	Rendered []string
 	Duration time.Duration
@@ -175,6 +187,7 @@ func (r *Reconciler) Pass(ctx context.Context, src Source) *Result {
 		r.opts.Log.Warn("cannot sweep temporary files", "error", err)
 	}
 	r.apply(ctx, res, st)
+	r.noteFailures(res, st)
 	r.countRestarts(res)
 	res.Duration = r.opts.Now().Sub(res.Started)
 	return res
@@ -182,8 +195,9 @@ func (r *Reconciler) Pass(ctx context.Context, src Source) *Result {
 
 // EnforceSuspensions runs a pass that carries out only what operators'
 // suspensions ask for (the graceful stops of bots suspended with --stop),
-// leaving every other change for the next full pass. `nectar suspend
-// --stop` runs it when no daemon holds the state dir.
+// leaving every other change, and what earlier failures hold back, for the
+// next full pass. `nectar suspend --stop` runs it when no daemon holds the
+// state dir.
 func (r *Reconciler) EnforceSuspensions(ctx context.Context, src Source) *Result {
 	r.pass.Lock()
 	defer r.pass.Unlock()
@@ -410,6 +424,7 @@ func (r *Reconciler) prepare(ctx context.Context, src Source) (*Result, *passSta
 	}
 	r.mu.Lock()
 	in.Starts = maps.Clone(r.starts)
+	in.Failures, in.StallRetry = maps.Clone(r.failures), r.opts.Resync
 	r.mu.Unlock()
 	for _, a := range plan.Make(in) {
 		res.Outcomes = append(res.Outcomes, Outcome{Action: a})
@@ -595,426 +610,4 @@ func memoryText(b int64) string {
 func short(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:8])
-}
-
-// apply carries out the mutating actions. Creates and starts run on the
-// shared workers. Stops, recreates, restarts and removals wait on a bot's
-// graceful stop, which may take a minute or more, so they run each in its
-// own goroutine, bounded per account instead (max_parallel_restarts): a
-// fleet-wide change takes about one stop per batch, and one exchange key is
-// never hit by every bot of its account reconnecting at once.
-func (r *Reconciler) apply(ctx context.Context, res *Result, st *passState) {
-	workers := make(chan struct{}, r.opts.Workers)
-	perAccount := map[string]chan struct{}{}
-	slots := func(o *Outcome) chan struct{} {
-		if !o.Kind.Stops() {
-			return workers
-		}
-		acct := st.account(o)
-		if perAccount[acct] == nil {
-			perAccount[acct] = make(chan struct{}, max(st.fl.MaxParallelRestarts, 1))
-		}
-		return perAccount[acct]
-	}
-	// Many bots to render (a cold start, a fleet-wide change): their
-	// accounts' keys are derived side by side first, rather than one
-	// account after another inside the bounded actions.
-	var rendering []string
-	for _, o := range res.Outcomes {
-		switch o.Kind {
-		case plan.Create, plan.Recreate, plan.Restart:
-			rendering = append(rendering, o.Bot)
-		}
-	}
-	if len(rendering) > 1 {
-		r.opts.Renderer.DeriveKeys(st.fl, rendering)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for i := range res.Outcomes {
-		o := &res.Outcomes[i]
-		if !o.Kind.Mutates() {
-			continue
-		}
-		sem := slots(o)
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			start := r.opts.Now()
-			x := &executor{r: r, ctx: ctx, st: st, o: o}
-			err := x.run()
-			err = scrub.Error(err, st.secrets(o.Bot)...)
-			o.Duration = r.opts.Now().Sub(start)
-			o.Err = err
-			mu.Lock()
-			res.Mutations += x.calls
-			mu.Unlock()
-			if o.Killed != "" {
-				r.opts.Log.Warn("bot killed", "bot", o.Bot, "action", string(o.Kind), "warning", o.Killed)
-			}
-			if err != nil {
-				r.opts.Log.Warn("action failed", "bot", o.Bot, "action", string(o.Kind), "reason", o.Reason, "error", err)
-			} else {
-				r.opts.Log.Info("action done", "bot", o.Bot, "action", string(o.Kind), "reason", o.Reason, "took", o.Duration.Round(time.Millisecond))
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// account is the account an action's bot belongs to: the source's, or for
-// a bot no longer there, the one its container was made for.
-func (st *passState) account(o *Outcome) string {
-	if b, ok := st.fl.Bots[o.Bot]; ok {
-		return b.Account
-	}
-	if o.Container != nil {
-		return o.Container.Labels[runtime.LabelAccount]
-	}
-	return ""
-}
-
-// executor carries out one action and counts its mutating engine calls.
-type executor struct {
-	r     *Reconciler
-	ctx   context.Context
-	st    *passState
-	o     *Outcome
-	calls int
-	// spec is what a new container is made from, once prepareNew has
-	// made it ready (on a cluster, with its files).
-	spec runtime.Spec
-}
-
-func (x *executor) run() error {
-	o := x.o
-	switch o.Kind {
-	case plan.Create:
-		if err := x.prepareNew(); err != nil {
-			return err
-		}
-		return x.createStart()
-	case plan.Recreate:
-		if x.r.cluster() {
-			return x.update()
-		}
-		return x.recreate()
-	case plan.Restart:
-		if err := x.render(); err != nil {
-			return err
-		}
-		if err := x.stop(o.Container); err != nil {
-			return err
-		}
-		return x.start(o.Container)
-	case plan.Start:
-		return x.start(o.Container)
-	case plan.Stop:
-		return x.stop(o.Container)
-	case plan.Remove:
-		return x.stopRemove(o.Container)
-	}
-	return nil
-}
-
-// prepareNew makes sure a new container can be made: its image is there
-// and its files are rendered (on a cluster, built to be handed over).
-func (x *executor) prepareNew() error {
-	x.spec = x.st.want[x.o.Bot].spec
-	if err := x.r.ensureImage(x.ctx, x.spec.Image, &x.calls); err != nil {
-		return err
-	}
-	if x.r.cluster() {
-		return x.files()
-	}
-	return x.render()
-}
-
-// imageNeeds reads the image's scripts and controllers and checks that the
-// bot's config finds what it loads among them and the fleet's.
-func (x *executor) imageNeeds() (render.ImageFiles, error) {
-	image, err := x.r.imageFiles(x.ctx, x.st.want[x.o.Bot].spec.Image)
-	if err != nil {
-		return nil, err
-	}
-	return image, checkNeeds(x.st.fl, x.st.fl.Bots[x.o.Bot], image)
-}
-
-// files builds a cluster bot's files into x.spec. The image's own files
-// are not among them: the bot sees its image's folders.
-func (x *executor) files() error {
-	if _, err := x.imageNeeds(); err != nil {
-		return err
-	}
-	contents, _, err := x.r.opts.Renderer.Contents(x.st.fl, x.o.Bot)
-	if err != nil {
-		return fmt.Errorf("building the bot's files: %w", err)
-	}
-	x.spec.Files = clusterFiles(contents)
-	for _, c := range contents {
-		x.o.Rendered = append(x.o.Rendered, c.Path)
-	}
-	return nil
-}
-
-func (x *executor) render() error {
-	image, err := x.imageNeeds()
-	if err != nil {
-		return err
-	}
-	rr, err := x.r.opts.Renderer.Render(x.st.fl, x.o.Bot, image)
-	if rr != nil {
-		x.o.Rendered = append(slices.Clone(rr.Written), rr.Removed...)
-	}
-	if err != nil {
-		return fmt.Errorf("rendering the instance folder: %w", err)
-	}
-	return nil
-}
-
-// stop stops a container with the bot's own stop timeout, and records a
-// kill: a bot that did not exit by itself may have left orders open.
-func (x *executor) stop(c *runtime.Container) error {
-	timeout := x.stopTimeout(c)
-	x.calls++
-	stopped, err := x.r.opts.Runtime.Stop(x.ctx, c.ID, timeout)
-	if err != nil {
-		return fmt.Errorf("stopping %s: %w", c.Name, err)
-	}
-	if stopped.Killed {
-		x.o.Killed = killNote(c, timeout)
-	}
-	return nil
-}
-
-// stopTimeout is the bot's own; a container whose bot left the source
-// gets the timeout it was created with (0 tells the engine so).
-func (x *executor) stopTimeout(c *runtime.Container) time.Duration {
-	if b, ok := x.st.fl.Bots[c.Bot()]; ok {
-		return b.StopTimeout
-	}
-	return 0
-}
-
-// killNote says what a kill may have left behind, naming the connectors
-// from the container's labels (names only, never a key).
-func killNote(c *runtime.Container, timeout time.Duration) string {
-	after := "after its stop timeout"
-	if timeout > 0 {
-		after = "after " + timeout.String()
-	}
-	where := "its exchanges"
-	if conns := c.Labels[runtime.LabelConnectors]; conns != "" {
-		where = strings.ReplaceAll(conns, ",", ", ")
-	}
-	why := ""
-	if c.Labels[runtime.LabelLaunch] == fleet.LaunchClassic {
-		why = " (launch: classic: the image's shell ignores SIGTERM, so its stop is always a kill)"
-	}
-	return fmt.Sprintf("killed %s without exiting by itself%s: open orders may remain on %s", after, why, where)
-}
-
-func (x *executor) stopRemove(c *runtime.Container) error {
-	// Stop even a container listed as exited: Docker's restart policy may
-	// have started it again since the list.
-	if err := x.stop(c); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-		return err
-	}
-	x.calls++
-	if err := x.r.opts.Runtime.Remove(x.ctx, c.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-		return fmt.Errorf("removing %s: %w", c.Name, err)
-	}
-	return nil
-}
-
-func (x *executor) start(c *runtime.Container) error {
-	x.calls++
-	if err := x.r.opts.Runtime.Start(x.ctx, c.ID); err != nil {
-		return fmt.Errorf("starting %s: %w", c.Name, err)
-	}
-	x.r.recordStart(x.o.Bot, c.Hash())
-	return nil
-}
-
-func (x *executor) createStart() error {
-	w := x.st.want[x.o.Bot]
-	id, err := x.create(x.spec)
-	if err != nil {
-		return err
-	}
-	x.recordApplied()
-	return x.startNew(id, w.desired.Hash)
-}
-
-// recreate replaces the bot's container. Everything that can fail before
-// the new container exists is done while the old one still runs (and
-// trades): the image is made present, the files rendered, and the new
-// container created, under a passing name since the old one holds the
-// bot's. Only then is the old one stopped and removed, and the new one
-// renamed and started, so the bot is down for one graceful stop and a
-// start, not for the engine's whole create as well.
-func (x *executor) recreate() error {
-	if err := x.prepareNew(); err != nil {
-		return err
-	}
-	w := x.st.want[x.o.Bot]
-	next := x.spec
-	next.Name = passingName(w.spec.Name)
-	id, err := x.create(next)
-	if err != nil {
-		return err
-	}
-	old := x.o.Container
-	// Stop even a container listed as exited: Docker's restart policy may
-	// have started it again since the list.
-	err = x.stop(old)
-	if err == nil || errors.Is(err, runtime.ErrNotFound) {
-		// The old container steps aside instead of being removed first,
-		// so the new one starts sooner; it is removed once the new one
-		// runs.
-		x.calls++
-		err = x.r.opts.Runtime.Rename(x.ctx, old.ID, asideName(w.spec.Name))
-		if errors.Is(err, runtime.ErrNotFound) {
-			err = nil
-		} else if err != nil {
-			err = fmt.Errorf("renaming %s aside: %w", old.Name, err)
-		}
-	}
-	if err != nil {
-		// The old container is still there: drop the new one, so the
-		// next pass starts from the same place.
-		x.calls++
-		if rerr := x.r.opts.Runtime.Remove(x.ctx, id); rerr != nil {
-			x.r.opts.Log.Warn("cannot remove the container made for a recreate that failed", "bot", x.o.Bot, "error", rerr)
-		}
-		return err
-	}
-	x.recordApplied()
-	x.calls++
-	if err := x.r.opts.Runtime.Rename(x.ctx, id, w.spec.Name); err != nil {
-		// The plan recreates a container left under a passing name.
-		err = fmt.Errorf("renaming %s to %s: %w", next.Name, w.spec.Name, err)
-		if errors.Is(err, runtime.ErrConflict) {
-			err = hint.Wrap(err, conflictHint(w.spec.Name, x.st.fl.Name))
-		}
-		return err
-	}
-	if err := x.startNew(id, w.desired.Hash); err != nil {
-		return err
-	}
-	x.calls++
-	if err := x.r.opts.Runtime.Remove(x.ctx, old.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-		// The bot runs its new container; the old one, stopped and
-		// labelled with the bot, is an extra container the next pass
-		// removes.
-		x.r.opts.Log.Warn("cannot remove a recreated bot's old container", "bot", x.o.Bot, "error", err)
-	}
-	return nil
-}
-
-// update changes a cluster bot's service in place: the cluster stops the
-// old task (within the bot's stop timeout) before it starts the new one,
-// and the service keeps its name, its node and so its volumes.
-func (x *executor) update() error {
-	if err := x.prepareNew(); err != nil {
-		return err
-	}
-	old := x.o.Container
-	x.calls++
-	stopped, err := x.r.opts.Runtime.(runtime.Updater).Update(x.ctx, old.ID, x.spec, true)
-	if stopped.Killed {
-		x.o.Killed = killNote(old, x.stopTimeout(old))
-	}
-	if err != nil {
-		return fmt.Errorf("updating %s: %w", old.Name, err)
-	}
-	x.recordApplied()
-	x.r.recordStart(x.o.Bot, x.st.want[x.o.Bot].desired.Hash)
-	return nil
-}
-
-// asideName is the name a recreated bot's old container has, once stopped,
-// until it is removed.
-func asideName(name string) string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return name + "-old-" + hex.EncodeToString(b)
-}
-
-// passingName is the name a recreate's new container has until the old one
-// is gone. It is new each time, so a container left under such a name by
-// a recreate cut short never stands in the way of the next one.
-func passingName(name string) string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return name + "-next-" + hex.EncodeToString(b)
-}
-
-// create makes a container from spec.
-func (x *executor) create(spec runtime.Spec) (string, error) {
-	x.calls++
-	id, err := x.r.opts.Runtime.Create(x.ctx, spec)
-	if errors.Is(err, runtime.ErrConflict) {
-		return "", hint.Wrap(fmt.Errorf("creating container %s: %w", spec.Name, err), conflictHint(spec.Name, x.st.fl.Name))
-	}
-	if err != nil {
-		return "", fmt.Errorf("creating container %s: %w", spec.Name, err)
-	}
-	return id, nil
-}
-
-// conflictHint explains a container name held by a container nectar does
-// not own.
-func conflictHint(name, fleetName string) string {
-	return "a container named " + name + " exists and is not nectar's (no nectar.fleet=" + fleetName + " label); nectar never touches it: remove or rename it"
-}
-
-// recordApplied records what the bot's container is now made from, once
-// that container holds the bot's name: the next change is explained
-// against it.
-func (x *executor) recordApplied() {
-	w := x.st.want[x.o.Bot]
-	if err := x.r.records.write(x.o.Bot, plan.Applied{Hash: w.desired.Hash, Image: w.desired.Image, Parts: w.desired.Parts, Settings: w.desired.Settings}); err != nil {
-		x.r.opts.Log.Warn("cannot record what was applied", "bot", x.o.Bot, "error", err)
-	}
-}
-
-// startNew starts a container just made for the bot.
-func (x *executor) startNew(id, hash string) error {
-	x.calls++
-	if err := x.r.opts.Runtime.Start(x.ctx, id); err != nil {
-		return fmt.Errorf("starting container %s: %w", fleet.ContainerName(x.o.Bot), err)
-	}
-	x.r.recordStart(x.o.Bot, hash)
-	return nil
-}
-
-// ensureImage pulls the image when it is not present.
-func (r *Reconciler) ensureImage(ctx context.Context, image string, calls *int) error {
-	ok, err := r.opts.Runtime.ImagePresent(ctx, image)
-	if err != nil {
-		return fmt.Errorf("checking image %s: %w", image, err)
-	}
-	if ok {
-		return nil
-	}
-	*calls++
-	if err := r.opts.Runtime.Pull(ctx, image); err != nil {
-		return hint.Wrap(fmt.Errorf("image %s is not present and pulling it failed: %w", image, err),
-			"build or load the image on this Docker host, or fix image: in the bot file or nectar.yaml")
-	}
-	return nil
-}
-
-func (r *Reconciler) recordStart(bot, hash string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.opts.Now()
-	kept := r.starts[bot][:0:0]
-	for _, s := range r.starts[bot] {
-		if s.Hash == hash && now.Sub(s.At) < plan.CrashLoopWindow {
-			kept = append(kept, s)
-		}
-	}
-	r.starts[bot] = append(kept, plan.StartRecord{At: now, Hash: hash})
 }

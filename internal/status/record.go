@@ -175,7 +175,7 @@ func (s *Store) recordBots(res *reconcile.Result, at time.Time, rendered map[str
 			b.status.Condition = condition(o, b.status.Desired)
 			s.setLastError(&b.status, o, at)
 		} else if o.Err != nil {
-			b.status.Condition = ConditionFailed
+			b.status.Condition = failedCondition(o)
 			s.setLastError(&b.status, o, at)
 		}
 		if o.Kind.Mutates() || o.Err != nil || !sameDecision(o, b.lastKind, b.lastReason) {
@@ -298,7 +298,7 @@ func (s *Store) setObserved(b *BotStatus, c *runtime.Container, at time.Time) {
 // condition sums up the bot after the pass.
 func condition(o reconcile.Outcome, desired string) string {
 	if o.Err != nil {
-		return ConditionFailed
+		return failedCondition(o)
 	}
 	switch o.Kind {
 	case plan.Held:
@@ -322,6 +322,16 @@ func condition(o reconcile.Outcome, desired string) string {
 	return ConditionProgressing
 }
 
+// failedCondition is the condition of a bot whose action failed: stalled
+// when a person must fix what failed, as on the passes after it, which
+// hold the action back; failed when it may pass by itself.
+func failedCondition(o reconcile.Outcome) string {
+	if o.Stalled {
+		return ConditionStalled
+	}
+	return ConditionFailed
+}
+
 // setLastError keeps the error that stands between the bot and what the
 // source wants, with its hint and when the next attempt comes, and clears
 // them once nothing stands there.
@@ -330,12 +340,17 @@ func (s *Store) setLastError(b *BotStatus, o reconcile.Outcome, at time.Time) {
 	var next time.Time
 	switch {
 	case o.Err != nil:
-		msg, hint = errText(o.Err), hintText(o.Err)
-		if s.opts.Resync > 0 {
-			// The next pass retries it, and one comes at the latest a
-			// resync after this one ended.
+		msg, hint, next = errText(o.Err), hintText(o.Err), o.RetryAt
+		if next.IsZero() && s.opts.Resync > 0 {
+			// Not held back: the next pass retries it, and one comes at
+			// the latest a resync after this one ended.
 			next = at.Add(s.opts.Resync)
 		}
+	case o.Failure != nil:
+		// Held back by the failure of an earlier pass: the same error
+		// stands (so it keeps the time it first appeared), until the
+		// action is tried again.
+		msg, hint, next = redact(o.Failure.Error), redact(o.Failure.Hint), o.NotBefore
 	case o.Kind == plan.Wait:
 		msg, next = redact(o.Reason), o.NotBefore
 	case o.Kind == plan.Stalled || o.Kind == plan.CrashLoop:
