@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/hint"
 	"github.com/nectarhq/nectar/internal/plan"
@@ -21,23 +23,12 @@ import (
 
 // apply carries out the mutating actions. Creates and starts run on the
 // shared workers. Stops, recreates, restarts and removals wait on a bot's
-// graceful stop, which may take a minute or more, so they run each in its
-// own goroutine, bounded per account instead (max_parallel_restarts): a
-// fleet-wide change takes about one stop per batch, and one exchange key is
-// never hit by every bot of its account reconnecting at once.
+// graceful stop, which may take a minute or more, so they are bounded per
+// account instead (max_parallel_restarts): a fleet-wide change takes about
+// one stop per batch, and one exchange key is never hit by every bot of
+// its account reconnecting at once. Each bound is a pool of its own, so a
+// full one never holds up the actions of another.
 func (r *Reconciler) apply(ctx context.Context, res *Result, st *passState) {
-	workers := make(chan struct{}, r.opts.Workers)
-	perAccount := map[string]chan struct{}{}
-	slots := func(o *Outcome) chan struct{} {
-		if !o.Kind.Stops() {
-			return workers
-		}
-		acct := st.account(o)
-		if perAccount[acct] == nil {
-			perAccount[acct] = make(chan struct{}, max(st.fl.MaxParallelRestarts, 1))
-		}
-		return perAccount[acct]
-	}
 	// Many bots to render (a cold start, a fleet-wide change): their
 	// accounts' keys are derived side by side first, rather than one
 	// account after another inside the bounded actions.
@@ -51,24 +42,45 @@ func (r *Reconciler) apply(ctx context.Context, res *Result, st *passState) {
 	if len(rendering) > 1 {
 		r.opts.Renderer.DeriveKeys(st.fl, rendering)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
+	type pool struct {
+		stops   bool
+		account string
+	}
+	pools := map[pool][]*Outcome{}
 	for i := range res.Outcomes {
 		o := &res.Outcomes[i]
 		if !o.Kind.Mutates() {
 			continue
 		}
-		sem := slots(o)
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			calls := r.act(ctx, st, o)
-			mu.Lock()
-			res.Mutations += calls
-			mu.Unlock()
+		p := pool{}
+		if o.Kind.Stops() {
+			p = pool{stops: true, account: st.account(o)}
+		}
+		pools[p] = append(pools[p], o)
+	}
+	var mu sync.Mutex
+	var all sync.WaitGroup
+	for p, outcomes := range pools {
+		limit := r.opts.Workers
+		if p.stops {
+			limit = max(st.fl.MaxParallelRestarts, 1)
+		}
+		all.Go(func() {
+			var g errgroup.Group
+			g.SetLimit(limit)
+			for _, o := range outcomes {
+				g.Go(func() error {
+					calls := r.act(ctx, st, o)
+					mu.Lock()
+					res.Mutations += calls
+					mu.Unlock()
+					return nil // a bot's failure is its outcome's, never another's
+				})
+			}
+			g.Wait()
 		})
 	}
-	wg.Wait()
+	all.Wait()
 }
 
 // act carries out one outcome's action, fills in how it went, and returns

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/owner"
 	"github.com/nectarhq/nectar/internal/plan"
@@ -447,20 +449,15 @@ func pruneHeld(blockers []fleet.Problem) string {
 
 // parallel runs f(0..n-1) on at most workers goroutines.
 func parallel(workers, n int, f func(i int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(workers, n) {
-		wg.Go(func() {
-			for i := range next {
-				f(i)
-			}
+	var g errgroup.Group
+	g.SetLimit(workers)
+	for i := range n {
+		g.Go(func() error {
+			f(i)
+			return nil
 		})
 	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	g.Wait()
 }
 
 // desire computes one bot's desired state, hash included. A bot that
