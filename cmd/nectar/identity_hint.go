@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/nectarhq/nectar/internal/fleet"
+	"github.com/nectarhq/nectar/internal/source"
 )
 
 // identityHint is the hint for a command that found no identity it can
@@ -20,7 +21,7 @@ import (
 func (a *app) identityHint() string {
 	const give = "give it with --identity FILE or $NECTAR_AGE_KEY_FILE"
 	const newKey = "a new key cannot read what is already encrypted until someone holding one of those keys adds its public key to recipients: and runs `nectar rekey`"
-	if isRemote(a.source) {
+	if source.IsGit(a.source) {
 		return "nectar needs the secret key of one of the recipients listed in the fleet's nectar.yaml; " + give + "; " + newKey
 	}
 	recipients, ok := a.localRecipients()
@@ -29,10 +30,6 @@ func (a *app) identityHint() string {
 	}
 	return fmt.Sprintf("this fleet's secrets are encrypted to the recipients in nectar.yaml (%s); nectar needs the secret key of one of them: %s; %s",
 		shownRecipients(recipients), give, newKey)
-}
-
-func isRemote(src string) bool {
-	return strings.Contains(src, "://") || strings.HasPrefix(src, "git@")
 }
 
 // localRecipients reads the recipients of the local fleet's nectar.yaml;

@@ -77,9 +77,9 @@ func TestClusterBotsGetTheirFilesByContent(t *testing.T) {
 		files[f.Target] = f
 	}
 	for target, secret := range map[string]bool{
-		"/home/hummingbot/conf/connectors/binance.yml":  true,
-		"/home/hummingbot/conf/.password_verification":  true,
-		clientConfigSeed:                                false,
+		"/home/hummingbot/conf/connectors/binance.yml": true,
+		"/home/hummingbot/conf/.password_verification": true,
+		clientConfigSeed: false,
 		"/home/hummingbot/conf/scripts/conf_pmm_btc.yml": false,
 	} {
 		f, ok := files[target]
