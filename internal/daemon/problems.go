@@ -74,7 +74,7 @@ func (ps *problems) observe(log *slog.Logger, res *reconcile.Result, sourceErr e
 				continue
 			}
 			reasons = append(reasons, o.Reason)
-			now[keyStalled+o.Bot] = problem{msg: "bot stalled: nothing is done about it until its files load",
+			now[keyStalled+o.Bot] = problem{msg: "bot stalled: nothing is done about it until a person fixes the reason (its files, its image, its node, a container in its way) or its files change",
 				resolved: "bot no longer stalled", attrs: []any{"bot", o.Bot, "reason", o.Reason}}
 		}
 		// Problems that stall a bot were just said with it; the others

@@ -106,9 +106,9 @@ const (
 	ConditionStopped     = "stopped"     // stopped as the source says
 	ConditionProgressing = "progressing" // an action just succeeded; the next pass confirms it
 	ConditionWaiting     = "waiting"     // backing off before starting the bot again
-	ConditionFailed      = "failed"      // the last action failed; retried next pass
+	ConditionFailed      = "failed"      // the last action failed in a way that may pass (engine away, a timeout); retried with back-off
 	ConditionCrashLoop   = "crashloop"   // exited too often; nectar stopped starting it
-	ConditionStalled     = "stalled"     // the bot's files do not load; a person must fix them
+	ConditionStalled     = "stalled"     // a person must act: its files do not load, its image cannot be had, its name is taken, its node is down
 	ConditionHeld        = "held"        // hold: true; nectar leaves it alone
 	ConditionSuspended   = "suspended"   // an operator suspended it (nectar suspend); nectar leaves it alone
 	ConditionOrphan      = "orphan"      // removed from the source, container kept
