@@ -122,7 +122,7 @@ func parseCopyExec(command string) (copyExec, error) {
 	if err != nil {
 		return copyExec{}, err
 	}
-	shape := errors.New("not of the shape cp SRC DST && exec PROG ARGS...")
+	shape := errors.New("not of the shape cp SRC DST && exec PROG ARGS")
 	if len(words) < 6 {
 		return copyExec{}, shape
 	}

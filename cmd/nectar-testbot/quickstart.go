@@ -111,11 +111,11 @@ func quickstartMain(args []string) int {
 	// The quickstart loads the client config twice, in main and again in
 	// quick_start; both writes fail alike on a read-only file, and both
 	// only log it.
-	client, err := h.rewriteClientConfig(os.Stderr)
-	if err != nil {
+	if _, err := h.rewriteClientConfig(os.Stderr); err != nil {
 		return traceback(err)
 	}
-	if client, err = h.rewriteClientConfig(os.Stderr); err != nil {
+	client, err := h.rewriteClientConfig(os.Stderr)
+	if err != nil {
 		return traceback(err)
 	}
 	password := o.password
