@@ -8,6 +8,7 @@ import (
 
 	"github.com/nectarhq/nectar/internal/hint"
 	"github.com/nectarhq/nectar/internal/plan"
+	"github.com/nectarhq/nectar/internal/runtime"
 )
 
 // errNeedsPerson is what errors.Is finds in the error of an action that a
@@ -42,7 +43,9 @@ func classify(err error) error {
 	if err == nil || errors.Is(err, errNeedsPerson) {
 		return err
 	}
-	if cerrdefs.IsInvalidArgument(err) {
+	// The engine's own class may be gone from an error cleaned of the
+	// container's environment; the runtime's Kind stays.
+	if errors.Is(err, runtime.ErrRefused) || cerrdefs.IsInvalidArgument(err) {
 		return stall(hint.Wrap(err, refusedHint))
 	}
 	return err

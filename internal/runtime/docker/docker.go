@@ -285,7 +285,7 @@ func (e *Engine) Start(ctx context.Context, id string) error {
 	if ierr != nil || info.Config == nil {
 		// Without the env nothing can be matched: keep only the
 		// classification, never the engine's words.
-		return &engineError{op: werr.op, kind: werr.kind, err: errors.New("the engine refused the start (its message is withheld: the container's environment could not be read to clean it)")}
+		return &runtime.EngineError{Op: werr.Op, Kind: werr.Kind, Err: errors.New("the engine refused the start (its message is withheld: the container's environment could not be read to clean it)")}
 	}
 	// Only the entries that may be secret: the image's own variables
 	// (PATH, ...) are public, and masking them would garble the message.

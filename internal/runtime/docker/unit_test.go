@@ -121,12 +121,24 @@ func TestWrapClassifies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		err := wrap("start container x", tt.err)
+		if errors.Is(err, runtime.ErrRefused) {
+			t.Errorf("wrap(%v): classed as refused", tt.err)
+		}
 		if errors.Is(err, runtime.ErrNotFound) != tt.notFound || errors.Is(err, runtime.ErrConflict) != tt.conflict {
 			t.Errorf("wrap(%v): not found %v conflict %v", tt.err, errors.Is(err, runtime.ErrNotFound), errors.Is(err, runtime.ErrConflict))
 		}
 		if !errors.Is(err, tt.err) || !strings.HasPrefix(err.Error(), "start container x: ") {
 			t.Errorf("wrap(%v) = %v: want the op and the engine's error in the chain", tt.err, err)
 		}
+	}
+}
+
+// A refusal (the engine's 400) is ErrRefused, and stays so once the
+// container's environment is cleaned out of the message.
+func TestWrapRefused(t *testing.T) {
+	err := withoutEnv(wrap("create container x", cerrdefs.ErrInvalidArgument.WithMessage("invalid env CONFIG_PASSWORD=abcdefgh")), []string{"CONFIG_PASSWORD=abcdefgh"})
+	if !errors.Is(err, runtime.ErrRefused) || strings.Contains(err.Error(), "abcdefgh") {
+		t.Fatalf("%v: want refused, without the password", err)
 	}
 }
 

@@ -270,7 +270,7 @@ func (e *Engine) ensure(ctx context.Context, st store, spec runtime.Spec, f runt
 	}
 	// Swarm has no reason to quote the content; should it, it goes.
 	w := wrap(op, err)
-	return "", false, &engineError{op: op, kind: w.kind, err: errors.New(scrub.Text(err.Error(), string(f.Data)))}
+	return "", false, &runtime.EngineError{Op: op, Kind: w.Kind, Err: errors.New(scrub.Text(err.Error(), string(f.Data)))}
 }
 
 // undo removes objects a failed call created; what cannot be removed now

@@ -555,9 +555,9 @@ func (e *Engine) Start(ctx context.Context, id string) error {
 // taskFailed is the error of a task that ended when it should run, in
 // Swarm's words; a node that lacks the image makes it ErrNotFound.
 func taskFailed(op string, t swarm.Task, env []string) error {
-	werr := &engineError{op: op, err: errors.New(taskStatus(&t, ""))}
+	werr := &runtime.EngineError{Op: op, Err: errors.New(taskStatus(&t, ""))}
 	if strings.Contains(t.Status.Err, "No such image") {
-		werr.kind = runtime.ErrNotFound
+		werr.Kind = runtime.ErrNotFound
 	}
 	return withoutEnv(werr, env)
 }
@@ -675,7 +675,7 @@ func (e *Engine) Remove(ctx context.Context, id string) error {
 		return wrap(op, err)
 	}
 	if replicas(s) > 0 {
-		return &engineError{op: op, kind: runtime.ErrConflict, err: errors.New("the service still has a replica: stop it first")}
+		return &runtime.EngineError{Op: op, Kind: runtime.ErrConflict, Err: errors.New("the service still has a replica: stop it first")}
 	}
 	ts, err := e.tasks(ctx, id)
 	if err != nil {
@@ -683,7 +683,7 @@ func (e *Engine) Remove(ctx context.Context, id string) error {
 	}
 	for _, t := range ts {
 		if live(t.Status.State) {
-			return &engineError{op: op, kind: runtime.ErrConflict, err: fmt.Errorf("task %s is still %s", short(t.ID), t.Status.State)}
+			return &runtime.EngineError{Op: op, Kind: runtime.ErrConflict, Err: fmt.Errorf("task %s is still %s", short(t.ID), t.Status.State)}
 		}
 	}
 	if err := e.cli.ServiceRemove(ctx, id); err != nil {
