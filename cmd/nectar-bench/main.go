@@ -61,7 +61,7 @@ var suites = map[string]suite{
 	"noop":    {"./internal/reconcile", "NoOpPass", "30x"},
 	"render":  {"./internal/render", "RenderFleet", "1x"},
 	"rss":     {"./internal/daemon", "RunRSS100", "1x"},
-	"status":  {"./internal/status", "SteadyLoad", "1x"},
+	"status":  {"./internal/web", "SteadyLoad", "1x"},
 	"rollout": {"./internal/reconcile", "FleetWideImageChange", "1x"},
 }
 

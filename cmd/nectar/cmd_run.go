@@ -21,6 +21,7 @@ import (
 	"github.com/nectarhq/nectar/internal/reconcile"
 	"github.com/nectarhq/nectar/internal/source"
 	"github.com/nectarhq/nectar/internal/status"
+	"github.com/nectarhq/nectar/internal/web"
 )
 
 // EnvStatusToken holds the status page's token; a token is a secret, so
@@ -100,9 +101,9 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	store := status.NewStore(status.StoreOptions{Source: src.String(), Files: e.rd.Files, Derivations: e.rd.Derivations,
 		Inspected: inspections.Get, Resync: f.resync})
 	// The bot page's log, masked with the secrets of the fleet last loaded.
-	logs := &status.LogReader{InstanceDir: e.rd.InstanceDir}
+	logs := &web.LogReader{InstanceDir: e.rd.InstanceDir}
 	if f.listen != "" {
-		stop, err := a.serveStatus(ctx, f.listen, token, status.NewHandler(store, status.HandlerOptions{Token: token, Version: version, Log: log, Logs: logs}))
+		stop, err := a.serveStatus(ctx, f.listen, token, web.NewHandler(store, web.HandlerOptions{Token: token, Version: version, Log: log, Logs: logs}))
 		if err != nil {
 			return err
 		}
@@ -180,14 +181,14 @@ func statusToken(file string) (string, error) {
 // caps open connections, and the server hands addr to the handler, which
 // without a token answers only requests addressed to this machine or addr.
 func (a *app) serveStatus(ctx context.Context, addr, token string, h http.Handler) (stop func(), err error) {
-	opts := status.DefaultServerOptions()
+	opts := web.DefaultServerOptions()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, hint.Wrap(fmt.Errorf("cannot serve the status page on %s: %w", addr, err), "pick another address with --listen, or --listen '' for none")
 	}
-	ln = status.LimitListener(ln, opts.MaxConns)
+	ln = web.LimitListener(ln, opts.MaxConns)
 	log := a.logger()
-	if err := status.Exposure(addr, token); err != nil {
+	if err := web.Exposure(addr, token); err != nil {
 		// A warning, not an error: the page starts all the same.
 		warnf(a.stderr, "%s", err)
 		for _, h := range hint.Of(err) {

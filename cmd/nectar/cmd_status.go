@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/nectarhq/nectar/internal/status"
 )
 
 func (a *app) statusCommand() *cobra.Command {
@@ -31,7 +29,7 @@ func (a *app) statusCommand() *cobra.Command {
 			if !strings.Contains(addr, "://") {
 				addr = "http://" + addr
 			}
-			st, err := status.Fetch(cmd.Context(), addr, strings.TrimSpace(os.Getenv(EnvStatusToken)))
+			st, err := fetchStatus(cmd.Context(), addr, strings.TrimSpace(os.Getenv(EnvStatusToken)))
 			if err != nil {
 				return err
 			}
@@ -41,7 +39,7 @@ func (a *app) statusCommand() *cobra.Command {
 				if err := enc.Encode(st); err != nil {
 					return err
 				}
-			} else if err := status.WriteText(a.stdout, st); err != nil {
+			} else if err := writeStatus(a.stdout, st); err != nil {
 				return err
 			}
 			if st.NeedsAttention() {

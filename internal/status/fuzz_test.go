@@ -1,10 +1,10 @@
-package status
+package status_test
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/nectarhq/nectar/internal/status"
 )
 
 func FuzzParseEngineStatus(f *testing.F) {
@@ -12,40 +12,12 @@ func FuzzParseEngineStatus(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		health, uptime := parseEngineStatus(s)
+		health, uptime := status.ParseEngineStatus(s)
 		if uptime != "" && !strings.HasPrefix(s, "Up ") {
 			t.Errorf("uptime %q from %q, which is not a running container's status", uptime, s)
 		}
-		if health != "" && health != HealthHealthy && health != HealthUnhealthy && health != HealthStarting {
+		if health != "" && health != status.HealthHealthy && health != status.HealthUnhealthy && health != status.HealthStarting {
 			t.Errorf("health %q from %q", health, s)
-		}
-	})
-}
-
-// FuzzFilesPath asks /files for arbitrary paths: the only 200s are the
-// shared files themselves, and nothing from accounts/ ever comes back.
-func FuzzFilesPath(f *testing.F) {
-	s, _ := fixtureStore(f, -1)
-	h := NewHandler(s, HandlerOptions{})
-	known := map[string]bool{}
-	for _, file := range s.current().files.Files {
-		known["/files/"+file.Path] = true
-	}
-	for _, p := range []string{"scripts/quote_logger.py", "../accounts/master_account/password.age", "%2e%2e/accounts", "conf/scripts/conf_pmm_btc.yml", "scripts/../scripts/quote_logger.py"} {
-		f.Add(p)
-	}
-	f.Fuzz(func(t *testing.T, p string) {
-		req, err := http.NewRequest(http.MethodGet, "http://127.0.0.1:8090/files/"+p, nil)
-		if err != nil {
-			return // not a URL at all
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code == http.StatusOK && !known[req.URL.Path] {
-			t.Errorf("GET /files/%s (path %q) answered 200", p, req.URL.Path)
-		}
-		if strings.Contains(rec.Body.String(), "AGE ENCRYPTED") {
-			t.Errorf("GET /files/%s served an encrypted file", p)
 		}
 	})
 }

@@ -94,7 +94,7 @@ func newMetrics(derivations func() uint64) *metrics {
 		m.bots.WithLabelValues(c)
 	}
 	for _, h := range healthStates {
-		m.health.WithLabelValues(healthLabel(h))
+		m.health.WithLabelValues(HealthLabel(h))
 	}
 	m.all = []prometheus.Collector{m.passes, m.passDuration, m.actions, m.actionErrors, m.sourceErrors, m.bots, m.engineUp, m.ready, m.sourceOK, m.lastPass, m.kills, m.health}
 	if derivations != nil {
@@ -150,7 +150,7 @@ func (m *metrics) recordState(st *state) {
 		}
 	}
 	for _, h := range healthStates {
-		m.health.WithLabelValues(healthLabel(h)).Set(float64(byHealth[h]))
+		m.health.WithLabelValues(HealthLabel(h)).Set(float64(byHealth[h]))
 	}
 	m.engineUp.Set(boolGauge(st.engine.Reachable))
 	m.ready.Set(boolGauge(st.ready))
@@ -160,8 +160,10 @@ func (m *metrics) recordState(st *state) {
 // healthStates are the states a bot's own health takes.
 var healthStates = []string{botstatus.Trading, botstatus.NotTrading, botstatus.Erroring, botstatus.Unresponsive, botstatus.Unknown}
 
-// healthLabel is a state as a label value, without blanks.
-func healthLabel(state string) string { return strings.ReplaceAll(state, " ", "_") }
+// HealthLabel is a bot's own health state as a label value, without
+// blanks ("not trading" is "not_trading"): the metric's label, and the
+// class the page styles the state by.
+func HealthLabel(state string) string { return strings.ReplaceAll(state, " ", "_") }
 
 func boolGauge(b bool) float64 {
 	if b {

@@ -32,8 +32,8 @@ func (s *Store) RecordPass(res *reconcile.Result, src reconcile.Source, sourceEr
 	applied := res != nil && res.SourceOK && res.EngineErr == nil
 	// Reading files is the slow part, so it happens before the lock. Only
 	// the loop records passes, so the snapshot read here is current.
-	cur := s.current()
-	var files *sharedFiles
+	cur := s.snap.Load()
+	var files *SharedFiles
 	if applied && src.FS != nil && (cur.files == nil || cur.files.Revision != res.Revision) {
 		files = copySharedFiles(src.FS, res.Revision)
 	}
@@ -110,7 +110,7 @@ func (s *Store) RecordHealth(round map[string]botstatus.Health) {
 			b.status.BotHealth = nil
 			continue
 		}
-		b.status.BotHealth = &BotHealth{State: h.State, Reason: redact(h.Reason), Errors: h.Errors, Orders: h.Orders, UpdatedAt: h.UpdatedAt, CheckedAt: h.Checked}
+		b.status.BotHealth = &BotHealth{State: h.State, Reason: Redact(h.Reason), Errors: h.Errors, Orders: h.Orders, UpdatedAt: h.UpdatedAt, CheckedAt: h.Checked}
 	}
 	s.finish()
 }
@@ -125,7 +125,7 @@ func (s *Store) finish() {
 // readRendered lists the rendered files of the bots whose files may have
 // changed: those the pass rendered, and those not listed yet. Reading each
 // bot's manifest every pass would add a file read per bot to every pass.
-func (s *Store) readRendered(res *reconcile.Result, cur *snapshot) map[string][]File {
+func (s *Store) readRendered(res *reconcile.Result, cur *Snapshot) map[string][]File {
 	out := map[string][]File{}
 	for _, o := range res.Outcomes {
 		if _, done := out[o.Bot]; done {
@@ -170,7 +170,7 @@ func (s *Store) recordBots(res *reconcile.Result, at time.Time, rendered map[str
 			b.status.NectarStarts = o.Restarts
 			b.status.Suspended = nil
 			if s := o.Suspended; s != nil {
-				b.status.Suspended = &Suspension{By: redact(s.By), At: s.At, Stop: s.Stop}
+				b.status.Suspended = &Suspension{By: Redact(s.By), At: s.At, Stop: s.Stop}
 			}
 			b.status.Condition = condition(o, b.status.Desired)
 			s.setLastError(&b.status, o, at)
@@ -215,13 +215,13 @@ func (s *Store) seedBots(fl *fleet.Fleet) {
 func (s *Store) addHistory(b *botState, o reconcile.Outcome, revision string, at time.Time) {
 	entry := Action{
 		Kind:       string(o.Kind),
-		Reason:     redact(o.Reason),
+		Reason:     Redact(o.Reason),
 		At:         at,
 		Revision:   revision,
 		DurationMS: millis(o.Duration),
 		Error:      errText(o.Err),
 		Rendered:   slices.Clone(o.Rendered),
-		Killed:     redact(o.Killed),
+		Killed:     Redact(o.Killed),
 		Hint:       hintText(o.Err),
 	}
 	if o.Killed != "" {
@@ -350,11 +350,11 @@ func (s *Store) setLastError(b *BotStatus, o reconcile.Outcome, at time.Time) {
 		// Held back by the failure of an earlier pass: the same error
 		// stands (so it keeps the time it first appeared), until the
 		// action is tried again.
-		msg, hint, next = redact(o.Failure.Error), redact(o.Failure.Hint), o.NotBefore
+		msg, hint, next = Redact(o.Failure.Error), Redact(o.Failure.Hint), o.NotBefore
 	case o.Kind == plan.Wait:
-		msg, next = redact(o.Reason), o.NotBefore
+		msg, next = Redact(o.Reason), o.NotBefore
 	case o.Kind == plan.Stalled || o.Kind == plan.CrashLoop:
-		msg = redact(o.Reason)
+		msg = Redact(o.Reason)
 	}
 	if msg != b.LastError {
 		b.LastError, b.LastErrorAt = msg, at
@@ -396,7 +396,7 @@ func problemsOf(ps []fleet.Problem) []Problem {
 	}
 	out := make([]Problem, len(ps))
 	for i, p := range ps {
-		out[i] = Problem{File: p.File, Line: p.Line, Column: p.Column, Position: p.Position(), Message: redact(p.Message), Hint: redact(p.Hint)}
+		out[i] = Problem{File: p.File, Line: p.Line, Column: p.Column, Position: p.Position(), Message: Redact(p.Message), Hint: Redact(p.Hint)}
 	}
 	return out
 }

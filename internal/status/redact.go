@@ -13,9 +13,11 @@ import (
 // Docker errors quote URLs as given.
 var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
 
-// redact removes URL credentials from text shown on the page. It is a last
-// line of defence: the values the Store records hold no secret by design.
-func redact(s string) string {
+// Redact removes URL credentials from text shown to people: what the Store
+// records, and the daemon address `nectar status` quotes in its errors. It
+// is a last line of defence: the values the Store records hold no secret by
+// design.
+func Redact(s string) string {
 	return userinfo.ReplaceAllString(s, "${1}[redacted]@")
 }
 
@@ -24,7 +26,7 @@ func errText(err error) string {
 	if err == nil {
 		return ""
 	}
-	return redact(err.Error())
+	return Redact(err.Error())
 }
 
 // hintText is the hints an error carries, cleaned like its text.
@@ -32,5 +34,5 @@ func hintText(err error) string {
 	if err == nil {
 		return ""
 	}
-	return redact(strings.Join(hint.Of(err), "; "))
+	return Redact(strings.Join(hint.Of(err), "; "))
 }

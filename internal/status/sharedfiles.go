@@ -33,8 +33,8 @@ var sharedRoots = []string{
 	path.Join(fleet.ConfDir, fleet.StrategiesDir),
 }
 
-// sharedFile is one file under the shared roots at the applied revision.
-type sharedFile struct {
+// SharedFile is one file under the shared roots at the applied revision.
+type SharedFile struct {
 	Path string
 	Size int64
 	// Content is nil when the file is not shown; Omitted says why.
@@ -48,24 +48,24 @@ type sharedFile struct {
 	Secret bool
 }
 
-// sharedFiles is the in-memory copy of the shared roots at one revision.
+// SharedFiles is the in-memory copy of the shared roots at one revision.
 // The source's snapshot is released after the pass, so /files cannot read
 // it later.
-type sharedFiles struct {
+type SharedFiles struct {
 	Revision string
-	Files    []sharedFile // by path
+	Files    []SharedFile // by path
 }
 
 // lookup returns the file at p, which must be one of the copied paths:
 // the copy is the whole namespace /files knows, so a path that climbs out
 // of it, names accounts/ or is absolute simply is not there.
-func (s *sharedFiles) lookup(p string) (sharedFile, bool) {
+func (s *SharedFiles) Lookup(p string) (SharedFile, bool) {
 	if s == nil {
-		return sharedFile{}, false
+		return SharedFile{}, false
 	}
-	i, ok := slices.BinarySearchFunc(s.Files, p, func(f sharedFile, p string) int { return strings.Compare(f.Path, p) })
+	i, ok := slices.BinarySearchFunc(s.Files, p, func(f SharedFile, p string) int { return strings.Compare(f.Path, p) })
 	if !ok {
-		return sharedFile{}, false
+		return SharedFile{}, false
 	}
 	return s.Files[i], true
 }
@@ -75,15 +75,15 @@ func (s *sharedFiles) lookup(p string) (sharedFile, bool) {
 // the loader hands the renderer (internal/fleet's walk): hidden names and
 // __pycache__ are skipped, and a symlink counts as the file it points at,
 // since the renderer copies the target's content into every bot.
-func copySharedFiles(fsys fs.FS, revision string) *sharedFiles {
-	out := &sharedFiles{Revision: revision}
+func copySharedFiles(fsys fs.FS, revision string) *SharedFiles {
+	out := &SharedFiles{Revision: revision}
 	budget := int64(maxSharedTotal)
 	for _, root := range sharedRoots {
 		if linkedFolder(fsys, root) {
 			// The loader does not follow a linked folder: no bot gets
 			// anything from it, and walking it could wander anywhere.
 			if _, err := fs.Stat(fsys, root); err == nil {
-				out.Files = append(out.Files, sharedFile{Path: root, Omitted: omitFolderLink})
+				out.Files = append(out.Files, SharedFile{Path: root, Omitted: omitFolderLink})
 			}
 			continue
 		}
@@ -92,7 +92,7 @@ func copySharedFiles(fsys fs.FS, revision string) *sharedFiles {
 				if p == root {
 					return fs.SkipDir // the fleet has no such folder
 				}
-				out.Files = append(out.Files, sharedFile{Path: p, Omitted: "could not be read"})
+				out.Files = append(out.Files, SharedFile{Path: p, Omitted: "could not be read"})
 				return nil
 			}
 			if p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "__pycache__") {
@@ -112,7 +112,7 @@ func copySharedFiles(fsys fs.FS, revision string) *sharedFiles {
 			return nil
 		})
 	}
-	slices.SortFunc(out.Files, func(a, b sharedFile) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortFunc(out.Files, func(a, b SharedFile) int { return strings.Compare(a.Path, b.Path) })
 	return out
 }
 
@@ -148,8 +148,8 @@ func linkedFolder(fsys fs.FS, root string) bool {
 // way is resolved here. The resolution is this package's own, so that a
 // link into accounts/ (directly, through another link, or through a
 // linked folder) is recognised before anything there is opened.
-func readLink(fsys fs.FS, p string, budget *int64) sharedFile {
-	f := sharedFile{Path: p}
+func readLink(fsys fs.FS, p string, budget *int64) SharedFile {
+	f := SharedFile{Path: p}
 	if _, ok := fsys.(fs.ReadLinkFS); !ok {
 		// Without ReadLink this package cannot tell where the link leads,
 		// so it cannot rule out accounts/.
@@ -241,8 +241,8 @@ func resolveLinks(fsys fs.FS, name string) (string, error) {
 
 // readShared reads the file at from, listed as p, within the remaining
 // budget.
-func readShared(fsys fs.FS, p, from string, budget *int64) sharedFile {
-	f := sharedFile{Path: p}
+func readShared(fsys fs.FS, p, from string, budget *int64) SharedFile {
+	f := SharedFile{Path: p}
 	if hasSuffixFold(p, ".age") {
 		f.Omitted = "encrypted file; never shown"
 		return f

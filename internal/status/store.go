@@ -53,7 +53,7 @@ type Store struct {
 	st   state
 	subs map[chan struct{}]struct{}
 
-	snap atomic.Pointer[snapshot]
+	snap atomic.Pointer[Snapshot]
 }
 
 // state is what the Store has learnt so far. Slices in it are replaced,
@@ -72,18 +72,42 @@ type state struct {
 	problems  []Problem
 	bots      map[string]*botState
 	accounts  []Account
-	files     *sharedFiles
+	files     *SharedFiles
 }
 
-// snapshot is one published, immutable view.
-type snapshot struct {
+// Snapshot is one published view of the Store. It is never changed once
+// published, and every reader shares it: what its methods return must be
+// read, never modified. The web layer renders from it directly, without
+// the copies View and Bot make, so that answering a request never costs a
+// copy of the whole fleet.
+type Snapshot struct {
 	version uint64
 	// status has the bots without history and files, as /api/v1/status
 	// serves them; GeneratedAt is left for the reader to fill in.
 	status Status
 	bots   map[string]*BotStatus
-	files  *sharedFiles
+	files  *SharedFiles
 }
+
+// Version grows with everything the Store publishes (each pass, each round
+// of the bots' own health); pages and caches tell snapshots apart by it.
+func (s *Snapshot) Version() uint64 { return s.version }
+
+// Status is the fleet as /api/v1/status serves it: bots without history
+// and files, GeneratedAt zero and no bot's Uptime worked out (both depend
+// on when it is read). It is shared and read-only.
+func (s *Snapshot) Status() *Status { return &s.status }
+
+// Bot returns one bot with its history and rendered files, its Uptime not
+// worked out; shared and read-only.
+func (s *Snapshot) Bot(name string) (*BotStatus, bool) {
+	b, ok := s.bots[name]
+	return b, ok
+}
+
+// Files is the copy of the source's shared files at the applied revision;
+// nil before a pass brought a source. Shared and read-only.
+func (s *Snapshot) Files() *SharedFiles { return s.files }
 
 // NewStore returns an empty Store: not ready, no bots.
 func NewStore(opts StoreOptions) *Store {
@@ -93,7 +117,7 @@ func NewStore(opts StoreOptions) *Store {
 	if opts.History <= 0 {
 		opts.History = DefaultHistory
 	}
-	opts.Source = redact(opts.Source)
+	opts.Source = Redact(opts.Source)
 	s := &Store{
 		opts:    opts,
 		metrics: newMetrics(opts.Derivations),
@@ -110,7 +134,7 @@ func (s *Store) View() Status {
 	st := cloneStatus(s.snap.Load().status)
 	st.GeneratedAt = s.opts.Now()
 	for i := range st.Bots {
-		st.Bots[i].Uptime = uptime(st.GeneratedAt, st.Bots[i])
+		st.Bots[i].Uptime = st.Bots[i].UptimeAt(st.GeneratedAt)
 	}
 	return st
 }
@@ -122,7 +146,7 @@ func (s *Store) Bot(name string) (BotStatus, bool) {
 		return BotStatus{}, false
 	}
 	out := cloneBot(*b)
-	out.Uptime = uptime(s.opts.Now(), out)
+	out.Uptime = out.UptimeAt(s.opts.Now())
 	return out, true
 }
 
@@ -161,14 +185,20 @@ func (s *Store) notify() {
 	}
 }
 
-// current returns the published snapshot, for readers in this package.
-func (s *Store) current() *snapshot { return s.snap.Load() }
+// Snapshot returns the snapshot published last. It costs an atomic load
+// and never waits for a pass being recorded.
+func (s *Store) Snapshot() *Snapshot { return s.snap.Load() }
+
+// Now reads the Store's clock (StoreOptions.Now). Readers of a snapshot
+// date their answers by it, so that a test which sets the clock sees the
+// same times in the pages as in View.
+func (s *Store) Now() time.Time { return s.opts.Now() }
 
 // publish builds a snapshot from the state; s.mu must be held (or the
 // Store not yet shared).
 func (s *Store) publish() {
 	st := &s.st
-	snap := &snapshot{
+	snap := &Snapshot{
 		version: st.version,
 		bots:    make(map[string]*BotStatus, len(st.bots)),
 		files:   st.files,

@@ -1,11 +1,11 @@
-package status
+package status_test
 
 import (
 	"context"
 	"errors"
 	"io/fs"
-	"net/http"
-	"net/http/httptest"
+	"path"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -15,41 +15,30 @@ import (
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/reconcile"
 	"github.com/nectarhq/nectar/internal/runtime"
-	"github.com/nectarhq/nectar/internal/source"
+	"github.com/nectarhq/nectar/internal/status"
+	"github.com/nectarhq/nectar/internal/status/statustest"
 )
-
-// onePass is a pass of a one-bot fleet "solo" with the given outcome.
-func onePass(rev string, at time.Time, outs ...reconcile.Outcome) *reconcile.Result {
-	fl := &fleet.Fleet{Name: "t", Bots: map[string]*fleet.Bot{
-		"solo": {Name: "solo", Account: "main", State: fleet.StateRunning, Image: "hb:1", Connectors: []string{"binance"}},
-	}, Accounts: map[string]*fleet.Account{"main": {Name: "main", Connectors: []string{"binance", "kucoin"}}}}
-	return &reconcile.Result{Revision: rev, Fleet: "t", Loaded: fl, Started: at, SourceOK: true, Outcomes: outs}
-}
-
-func outcome(kind plan.Kind, reason string, c *runtime.Container, err error) reconcile.Outcome {
-	return reconcile.Outcome{Action: plan.Action{Bot: "solo", Kind: kind, Reason: reason, Container: c}, Err: err}
-}
 
 // History has an entry when something happened, not one per pass.
 func TestHistoryRecordsChangesOnly(t *testing.T) {
-	clk := &clock{now: t0}
-	s := NewStore(StoreOptions{Now: clk.Now})
-	running := containerOf("solo", "hb:1", runtime.StateRunning, "Up 1 minute", -1)
-	exited := containerOf("solo", "hb:1", runtime.StateExited, "Exited (1) 3 seconds ago", 1)
+	clk := statustest.NewClock(statustest.T0)
+	s := status.NewStore(status.StoreOptions{Now: clk.Now})
+	running := statustest.ContainerOf("solo", "hb:1", runtime.StateRunning, "Up 1 minute", -1)
+	exited := statustest.ContainerOf("solo", "hb:1", runtime.StateExited, "Exited (1) 3 seconds ago", 1)
 	passes := []reconcile.Outcome{
-		outcome(plan.Create, "no container yet", nil, nil),
-		outcome(plan.None, "running, up to date", running, nil),
-		outcome(plan.None, "running, up to date", running, nil), // nothing new
-		outcome(plan.None, "running, up to date", running, nil), // nothing new
-		outcome(plan.Start, "container exited with code 1", exited, nil),
-		outcome(plan.Wait, "container exited with code 1; next start in 9s (back-off after 1 start(s))", exited, nil),
-		outcome(plan.Wait, "container exited with code 1; next start in 4s (back-off after 1 start(s))", exited, nil), // a countdown
-		outcome(plan.Start, "container exited with code 1", exited, errors.New("starting hummingbot-solo: boom")),
-		outcome(plan.Start, "container exited with code 1", exited, errors.New("starting hummingbot-solo: boom")), // errors always count
-		outcome(plan.None, "running, up to date", running, nil),
+		statustest.Outcome(plan.Create, "no container yet", nil, nil),
+		statustest.Outcome(plan.None, "running, up to date", running, nil),
+		statustest.Outcome(plan.None, "running, up to date", running, nil), // nothing new
+		statustest.Outcome(plan.None, "running, up to date", running, nil), // nothing new
+		statustest.Outcome(plan.Start, "container exited with code 1", exited, nil),
+		statustest.Outcome(plan.Wait, "container exited with code 1; next start in 9s (back-off after 1 start(s))", exited, nil),
+		statustest.Outcome(plan.Wait, "container exited with code 1; next start in 4s (back-off after 1 start(s))", exited, nil), // a countdown
+		statustest.Outcome(plan.Start, "container exited with code 1", exited, errors.New("starting hummingbot-solo: boom")),
+		statustest.Outcome(plan.Start, "container exited with code 1", exited, errors.New("starting hummingbot-solo: boom")), // errors always count
+		statustest.Outcome(plan.None, "running, up to date", running, nil),
 	}
 	for i, o := range passes {
-		s.RecordPass(onePass(revA, t0.Add(time.Duration(i)*time.Minute), o), reconcile.Source{}, nil)
+		s.RecordPass(statustest.OnePass(statustest.RevA, statustest.T0.Add(time.Duration(i)*time.Minute), o), reconcile.Source{}, nil)
 	}
 	b, _ := s.Bot("solo")
 	var kinds []string
@@ -59,23 +48,23 @@ func TestHistoryRecordsChangesOnly(t *testing.T) {
 	if got, want := strings.Join(kinds, " "), "none start start wait start none create"; got != want {
 		t.Errorf("history (newest first) %q, want %q", got, want)
 	}
-	if b.LastError != "" || b.Condition != ConditionReady {
+	if b.LastError != "" || b.Condition != status.ConditionReady {
 		t.Errorf("after recovering: condition %s, last error %q", b.Condition, b.LastError)
 	}
 	// The last action is the last start nectar tried (it failed), not
 	// the pass after it that found nothing to do.
-	if a := b.LastAction; a == nil || a.Kind != "start" || !a.At.Equal(t0.Add(8*time.Minute)) || a.Error != "starting hummingbot-solo: boom" || a.Reason != "container exited with code 1" {
+	if a := b.LastAction; a == nil || a.Kind != "start" || !a.At.Equal(statustest.T0.Add(8*time.Minute)) || a.Error != "starting hummingbot-solo: boom" || a.Reason != "container exited with code 1" {
 		t.Errorf("last action %+v, want the failed start of minute 8", b.LastAction)
 	}
 }
 
 func TestHistoryIsBounded(t *testing.T) {
-	s := NewStore(StoreOptions{History: 3})
+	s := status.NewStore(status.StoreOptions{History: 3})
 	for i := range 10 {
-		s.RecordPass(onePass(revA, t0.Add(time.Duration(i)*time.Minute), outcome(plan.Start, "container exited with code 1", nil, nil)), reconcile.Source{}, nil)
+		s.RecordPass(statustest.OnePass(statustest.RevA, statustest.T0.Add(time.Duration(i)*time.Minute), statustest.Outcome(plan.Start, "container exited with code 1", nil, nil)), reconcile.Source{}, nil)
 	}
 	b, _ := s.Bot("solo")
-	if len(b.History) != 3 || !b.History[0].At.Equal(t0.Add(9*time.Minute)) {
+	if len(b.History) != 3 || !b.History[0].At.Equal(statustest.T0.Add(9*time.Minute)) {
 		t.Errorf("history of %d entries, newest at %s", len(b.History), b.History[0].At)
 	}
 }
@@ -83,32 +72,32 @@ func TestHistoryIsBounded(t *testing.T) {
 // A failing source or engine leaves the applied revision and the bots as
 // they were, and says so.
 func TestAppliedAndAttempted(t *testing.T) {
-	s := NewStore(StoreOptions{})
-	running := containerOf("solo", "hb:1", runtime.StateRunning, "Up 2 hours (healthy)", -1)
-	s.RecordPass(onePass(revA, t0, outcome(plan.None, "running, up to date", running, nil)), reconcile.Source{}, nil)
+	s := status.NewStore(status.StoreOptions{})
+	running := statustest.ContainerOf("solo", "hb:1", runtime.StateRunning, "Up 2 hours (healthy)", -1)
+	s.RecordPass(statustest.OnePass(statustest.RevA, statustest.T0, statustest.Outcome(plan.None, "running, up to date", running, nil)), reconcile.Source{}, nil)
 
-	down := onePass(revB, t0.Add(time.Minute))
+	down := statustest.OnePass(statustest.RevB, statustest.T0.Add(time.Minute))
 	down.EngineErr = errors.New("Cannot connect to the Docker daemon at tcp://admin:hunter22@10.0.0.5:2376")
 	s.RecordPass(down, reconcile.Source{}, nil)
 	v := s.View()
-	if v.Applied.Revision != revA || v.Attempted.Revision != revB {
+	if v.Applied.Revision != statustest.RevA || v.Attempted.Revision != statustest.RevB {
 		t.Errorf("applied %s attempted %s", v.Applied.Revision, v.Attempted.Revision)
 	}
 	if v.Engine.Reachable || !strings.Contains(v.Engine.Error, "tcp://[redacted]@10.0.0.5") || strings.Contains(v.Engine.Error, "hunter22") {
 		t.Errorf("engine %+v", v.Engine)
 	}
-	if len(v.Bots) != 1 || v.Bots[0].Actual != runtime.StateRunning || v.Bots[0].Health != HealthHealthy {
+	if len(v.Bots) != 1 || v.Bots[0].Actual != runtime.StateRunning || v.Bots[0].Health != status.HealthHealthy {
 		t.Errorf("the bots changed while the engine was away: %+v", v.Bots)
 	}
-	if v.LastPass.Result != ResultEngineUnreachable {
+	if v.LastPass.Result != status.ResultEngineUnreachable {
 		t.Errorf("last pass %s", v.LastPass.Result)
 	}
 
-	broken := &reconcile.Result{Revision: revC, Started: t0.Add(2 * time.Minute), SourceOK: false,
+	broken := &reconcile.Result{Revision: statustest.RevC, Started: statustest.T0.Add(2 * time.Minute), SourceOK: false,
 		SourceProblems: []fleet.Problem{{File: "nectar.yaml", Line: 3, Column: 7, Message: "fleet must be a string", Hint: "write fleet: prod"}}}
 	s.RecordPass(broken, reconcile.Source{}, errors.New("fetch failed"))
 	v = s.View()
-	if v.Applied.Revision != revA || v.Attempted.Revision != revC || v.SourceOK || v.SourceError != "fetch failed" {
+	if v.Applied.Revision != statustest.RevA || v.Attempted.Revision != statustest.RevC || v.SourceOK || v.SourceError != "fetch failed" {
 		t.Errorf("after a broken revision: applied %s attempted %s ok %v error %q", v.Applied.Revision, v.Attempted.Revision, v.SourceOK, v.SourceError)
 	}
 	if len(v.Problems) != 1 || v.Problems[0].Position != "nectar.yaml:3:7" || v.Problems[0].Hint != "write fleet: prod" {
@@ -125,28 +114,28 @@ func TestAppliedAndAttempted(t *testing.T) {
 // Before the engine ever answered, the page lists the source's bots as
 // unknown rather than nothing.
 func TestEngineDownFromTheStart(t *testing.T) {
-	s := NewStore(StoreOptions{})
-	res := onePass(revA, t0)
+	s := status.NewStore(status.StoreOptions{})
+	res := statustest.OnePass(statustest.RevA, statustest.T0)
 	res.EngineErr = errors.New("no engine")
 	s.RecordPass(res, reconcile.Source{}, nil)
 	v := s.View()
-	if v.Ready || len(v.Bots) != 1 || v.Bots[0].Condition != ConditionUnknown || v.Bots[0].Desired != fleet.StateRunning {
+	if v.Ready || len(v.Bots) != 1 || v.Bots[0].Condition != status.ConditionUnknown || v.Bots[0].Desired != fleet.StateRunning {
 		t.Errorf("ready %v, bots %+v", v.Ready, v.Bots)
 	}
 }
 
 // A bot gone from the source and from the engine is forgotten.
 func TestRemovedBotIsForgotten(t *testing.T) {
-	s := NewStore(StoreOptions{})
-	s.RecordPass(onePass(revA, t0, outcome(plan.Create, "no container yet", nil, nil)), reconcile.Source{}, nil)
-	res := onePass(revB, t0.Add(time.Minute))
+	s := status.NewStore(status.StoreOptions{})
+	s.RecordPass(statustest.OnePass(statustest.RevA, statustest.T0, statustest.Outcome(plan.Create, "no container yet", nil, nil)), reconcile.Source{}, nil)
+	res := statustest.OnePass(statustest.RevB, statustest.T0.Add(time.Minute))
 	res.Loaded.Bots = map[string]*fleet.Bot{}
-	res.Outcomes = []reconcile.Outcome{outcome(plan.Remove, "bot removed from source", containerOf("solo", "hb:1", runtime.StateRunning, "Up 1 minute", -1), nil)}
+	res.Outcomes = []reconcile.Outcome{statustest.Outcome(plan.Remove, "bot removed from source", statustest.ContainerOf("solo", "hb:1", runtime.StateRunning, "Up 1 minute", -1), nil)}
 	s.RecordPass(res, reconcile.Source{}, nil)
-	if b, ok := s.Bot("solo"); !ok || b.Desired != DesiredAbsent || b.Account != "" {
+	if b, ok := s.Bot("solo"); !ok || b.Desired != status.DesiredAbsent || b.Account != "" {
 		t.Fatalf("right after removal: %+v", b)
 	}
-	res = onePass(revB, t0.Add(2*time.Minute))
+	res = statustest.OnePass(statustest.RevB, statustest.T0.Add(2*time.Minute))
 	res.Loaded.Bots = map[string]*fleet.Bot{}
 	s.RecordPass(res, reconcile.Source{}, nil)
 	if _, ok := s.Bot("solo"); ok {
@@ -156,8 +145,8 @@ func TestRemovedBotIsForgotten(t *testing.T) {
 
 // View and Bot hand out copies: changing them changes nothing inside.
 func TestViewIsACopy(t *testing.T) {
-	s := NewStore(StoreOptions{})
-	s.RecordPass(onePass(revA, t0, outcome(plan.Create, "no container yet", nil, nil)), reconcile.Source{}, nil)
+	s := status.NewStore(status.StoreOptions{})
+	s.RecordPass(statustest.OnePass(statustest.RevA, statustest.T0, statustest.Outcome(plan.Create, "no container yet", nil, nil)), reconcile.Source{}, nil)
 	v := s.View()
 	v.Bots[0].Connectors[0] = "changed"
 	v.Accounts[0].Connectors[0].Name = "changed"
@@ -172,7 +161,7 @@ func TestViewIsACopy(t *testing.T) {
 }
 
 func TestAccountsView(t *testing.T) {
-	s, _ := fixtureStore(t, 1)
+	s, _ := statustest.NewStore(t, 1)
 	var got []string
 	for _, a := range s.View().Accounts {
 		for _, c := range a.Connectors {
@@ -189,11 +178,11 @@ func TestAccountsView(t *testing.T) {
 
 // Subscribers get one signal for many passes and a closed channel at the end.
 func TestSubscribeCoalesces(t *testing.T) {
-	s := NewStore(StoreOptions{})
+	s := status.NewStore(status.StoreOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := s.Subscribe(ctx)
 	for i := range 5 {
-		s.RecordPass(onePass(revA, t0.Add(time.Duration(i)*time.Second)), reconcile.Source{}, nil)
+		s.RecordPass(statustest.OnePass(statustest.RevA, statustest.T0.Add(time.Duration(i)*time.Second)), reconcile.Source{}, nil)
 	}
 	<-ch
 	select {
@@ -210,15 +199,15 @@ func TestSubscribeCoalesces(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the channel was not closed when the context ended")
 	}
-	s.RecordPass(onePass(revA, t0), reconcile.Source{}, nil) // must not send on the closed channel
+	s.RecordPass(statustest.OnePass(statustest.RevA, statustest.T0), reconcile.Source{}, nil) // must not send on the closed channel
 }
 
 func TestParseEngineStatus(t *testing.T) {
 	tests := []struct{ in, health, uptime string }{
-		{"Up 5 minutes (healthy)", HealthHealthy, "5 minutes"},
-		{"Up About an hour (health: starting)", HealthStarting, "about an hour"},
+		{"Up 5 minutes (healthy)", status.HealthHealthy, "5 minutes"},
+		{"Up About an hour (health: starting)", status.HealthStarting, "about an hour"},
 		{"Up Less than a second", "", "less than a second"},
-		{"Up 3 days (unhealthy)", HealthUnhealthy, "3 days"},
+		{"Up 3 days (unhealthy)", status.HealthUnhealthy, "3 days"},
 		{"Up 2 hours (Paused)", "", "2 hours"},
 		{"Exited (1) 2 minutes ago", "", ""},
 		{"Restarting (1) 5 seconds ago", "", ""},
@@ -226,7 +215,7 @@ func TestParseEngineStatus(t *testing.T) {
 		{"", "", ""},
 	}
 	for _, tt := range tests {
-		h, u := parseEngineStatus(tt.in)
+		h, u := status.ParseEngineStatus(tt.in)
 		if h != tt.health || u != tt.uptime {
 			t.Errorf("parseEngineStatus(%q) = %q, %q; want %q, %q", tt.in, h, u, tt.health, tt.uptime)
 		}
@@ -242,8 +231,8 @@ func TestRedact(t *testing.T) {
 		{"/srv/fleet", "/srv/fleet"},
 	}
 	for _, tt := range tests {
-		if got := redact(tt.in); got != tt.want {
-			t.Errorf("redact(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := status.Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -262,7 +251,7 @@ func (n noAccounts) Open(name string) (fs.File, error) {
 }
 
 func TestCopySharedFiles(t *testing.T) {
-	big := strings.Repeat("x", maxSharedFile+1)
+	big := strings.Repeat("x", status.MaxSharedFile+1)
 	fsys := fstest.MapFS{
 		"scripts/ok.py":                 {Data: []byte("print('ok')\n")},
 		"scripts/big.py":                {Data: []byte(big)},
@@ -279,7 +268,7 @@ func TestCopySharedFiles(t *testing.T) {
 		"conf/controllers/conf_mm.yml":  {Data: []byte("b: 2\n")},
 		"conf/controllers/sub/deep.yml": {Data: []byte("c: 3\n")},
 	}
-	got := copySharedFiles(noAccounts{fsys, t}, revA)
+	got := status.CopySharedFiles(noAccounts{fsys, t}, statustest.RevA)
 	var paths []string
 	for _, f := range got.Files {
 		desc := f.Path
@@ -302,7 +291,7 @@ func TestCopySharedFiles(t *testing.T) {
 	if strings.Join(paths, "\n") != strings.Join(want, "\n") {
 		t.Errorf("copied:\n%s\nwant:\n%s", strings.Join(paths, "\n"), strings.Join(want, "\n"))
 	}
-	if f, ok := got.lookup("scripts/big.py"); !ok || f.Content != nil || f.Size != int64(len(big)) {
+	if f, ok := got.Lookup("scripts/big.py"); !ok || f.Content != nil || f.Size != int64(len(big)) {
 		t.Errorf("big file kept %d bytes, size %d", len(f.Content), f.Size)
 	}
 }
@@ -314,7 +303,7 @@ func TestCopySharedFilesTotalCap(t *testing.T) {
 	for i := range 12 {
 		fsys["scripts/s"+string(rune('a'+i))+".py"] = &fstest.MapFile{Data: []byte(chunk)}
 	}
-	got := copySharedFiles(fsys, revA)
+	got := status.CopySharedFiles(fsys, statustest.RevA)
 	var kept int
 	for _, f := range got.Files {
 		kept += len(f.Content)
@@ -322,29 +311,60 @@ func TestCopySharedFilesTotalCap(t *testing.T) {
 			t.Errorf("%s omitted for %q", f.Path, f.Omitted)
 		}
 	}
-	if kept > maxSharedTotal || kept < maxSharedTotal-len(chunk) {
-		t.Errorf("kept %d bytes, cap %d", kept, maxSharedTotal)
+	if kept > status.MaxSharedTotal || kept < status.MaxSharedTotal-len(chunk) {
+		t.Errorf("kept %d bytes, cap %d", kept, status.MaxSharedTotal)
 	}
 }
 
-// A git revision is shown with its commit's subject and author, in the
-// API and on the overview, escaped like every text of the page.
-func TestRevisionShowsItsCommit(t *testing.T) {
-	clk := &clock{now: t0}
-	s := NewStore(StoreOptions{Now: clk.Now})
-	res := onePass(revA, t0, outcome(plan.Create, "no container yet", nil, nil))
-	res.Commit = &source.Commit{Subject: "Raise <b>BTC</b> spread", Author: "Ada Operator", When: t0}
-	s.RecordPass(res, reconcile.Source{}, nil)
-	st := s.View()
-	if st.Applied.Subject != "Raise <b>BTC</b> spread" || st.Applied.Author != "Ada Operator" || st.Attempted.Subject != st.Applied.Subject {
-		t.Errorf("applied %+v, attempted %+v", st.Applied, st.Attempted)
+// A bot backing off says when its back-off ends.
+func TestWaitShowsTheEndOfItsBackOff(t *testing.T) {
+	s := status.NewStore(status.StoreOptions{Now: func() time.Time { return statustest.T0 }, Resync: time.Minute})
+	exited := statustest.ContainerOf("solo", "hb:1", runtime.StateExited, "Exited (1) 3 seconds ago", 1)
+	o := statustest.Outcome(plan.Wait, "container exited with code 1; next start in 9s", exited, nil)
+	o.NotBefore = statustest.T0.Add(9 * time.Second)
+	s.RecordPass(statustest.OnePass(statustest.RevA, statustest.T0, o), reconcile.Source{}, nil)
+	if b, _ := s.Bot("solo"); !b.NextAttempt.Equal(statustest.T0.Add(9 * time.Second)) {
+		t.Errorf("next attempt %s, want the end of the back-off", b.NextAttempt)
 	}
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	req.Host = "127.0.0.1:8090"
-	NewHandler(s, HandlerOptions{}).ServeHTTP(rec, req)
-	page := rec.Body.String()
-	if !strings.Contains(page, `<span class="commit">Raise &lt;b&gt;BTC&lt;/b&gt; spread</span>`) || !strings.Contains(page, "by Ada Operator") {
-		t.Errorf("the overview does not show the commit:\n%s", page)
+}
+
+// The list matches what the loader hands the renderer: every file it
+// shares is listed with its content, and nothing else is.
+func TestSharedFilesMatchTheLoader(t *testing.T) {
+	fsys := statustest.ExampleFS(t)
+	fsys["notes/shared_cfg.yml"] = &fstest.MapFile{Data: []byte("a: 1\n")}
+	fsys["conf/scripts/cfg.yml"] = &fstest.MapFile{Data: []byte("../../notes/shared_cfg.yml"), Mode: fs.ModeSymlink | 0o777}
+	fsys["scripts/link.py"] = &fstest.MapFile{Data: []byte("quote_logger.py"), Mode: fs.ModeSymlink | 0o777}
+	fsys["scripts/__pycache__/quote_logger.cpython-312.pyc"] = &fstest.MapFile{Data: []byte("cache")}
+	fsys["scripts/.venv/x.py"] = &fstest.MapFile{Data: []byte("hidden")}
+	fsys["controllers/market/.DS_Store"] = &fstest.MapFile{Data: []byte("finder")}
+	fsys["controllers/market/mm.py"] = &fstest.MapFile{Data: []byte("class MM: pass\n")}
+	fl := statustest.LoadFleet(t, fsys)
+	got := status.CopySharedFiles(fsys, statustest.RevA)
+	var listed []string
+	for _, f := range got.Files {
+		if f.Content == nil {
+			t.Errorf("%s omitted: %s", f.Path, f.Omitted)
+			continue
+		}
+		data, err := fl.ReadShared(f.Path)
+		if err != nil || string(data) != string(f.Content) {
+			t.Errorf("%s: the list shows other content than the bots get (%v)", f.Path, err)
+		}
+		listed = append(listed, f.Path)
+	}
+	// Only the roots /files covers: the loader may share more folders
+	// (conf/strategies/) before /files is taught them.
+	var shared []string
+	for _, p := range fl.Shared {
+		if slices.ContainsFunc(status.SharedRoots, func(root string) bool { return strings.HasPrefix(p, root+"/") }) {
+			shared = append(shared, p)
+		}
+	}
+	if !slices.Equal(listed, shared) {
+		t.Errorf("/files lists\n%s\nthe loader shares\n%s", strings.Join(listed, "\n"), strings.Join(shared, "\n"))
+	}
+	if !slices.Contains(listed, path.Join(fleet.ConfDir, fleet.ScriptsDir, "cfg.yml")) {
+		t.Error("the linked config is not listed")
 	}
 }

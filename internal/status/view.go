@@ -3,7 +3,7 @@ package status
 import (
 	"fmt"
 	"slices"
-	"strings"
+	"strconv"
 	"time"
 )
 
@@ -115,7 +115,10 @@ const (
 	ConditionUnknown     = "unknown"     // the engine has not answered yet
 )
 
-// allConditions lists every condition, healthiest first.
+// Conditions lists every condition, healthiest first: the order the page
+// counts bots in, and the series nectar_bots always has.
+func Conditions() []string { return slices.Clone(allConditions) }
+
 var allConditions = []string{
 	ConditionReady, ConditionStopped, ConditionProgressing, ConditionWaiting, ConditionHeld,
 	ConditionSuspended, ConditionOrphan, ConditionUnknown, ConditionFailed, ConditionCrashLoop, ConditionStalled,
@@ -305,9 +308,11 @@ func (s Status) NeedsAttention() bool {
 	return !s.Engine.Reachable && !s.Engine.CheckedAt.IsZero()
 }
 
-// uptime says how long b's container has been up as of now, from its
-// start time; "" when it does not run or its start time is unknown.
-func uptime(now time.Time, b BotStatus) string {
+// UptimeAt says how long b's container has been up as of now, from its
+// start time; "" when it does not run or its start time is unknown. The
+// Uptime field holds it as of when the answer was made; pages work it
+// out again for the second they are rendered in.
+func (b BotStatus) UptimeAt(now time.Time) string {
 	if b.StartedAt.IsZero() || (b.Actual != "running" && b.Actual != "restarting") {
 		return ""
 	}
@@ -335,32 +340,40 @@ func formatSpan(d time.Duration) string {
 	return fmt.Sprintf("%ds", secs)
 }
 
-// withUptimes returns bots with each Uptime worked out as of now, in a
-// new slice (the snapshot's own is shared).
-func withUptimes(now time.Time, bots []BotStatus) []BotStatus {
-	out := slices.Clone(bots)
-	for i := range out {
-		out[i].Uptime = uptime(now, out[i])
+// Ago says how long before now t was, in the largest whole unit ("12s
+// ago", "3h from now", "never" for the zero time). The page and `nectar
+// status` both say times this way, so the two read alike.
+func Ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
 	}
-	return out
+	d := now.Sub(t)
+	suffix := " ago"
+	if d < 0 {
+		d, suffix = -d, " from now"
+	}
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + "s" + suffix
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m" + suffix
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + "h" + suffix
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))) + "d" + suffix
 }
 
-// errorSummary is the first line of an error, whitespace folded, cut at a
-// word boundary to about n characters: a table cell's worth, never a
-// word cut in half.
-func errorSummary(s string, n int) string {
-	s = strings.Join(strings.Fields(firstLine(s)), " ")
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// FormatMillis writes a duration given in milliseconds (Pass.DurationMS,
+// Action.DurationMS) with the precision a person reads: "1.5 ms", "32 ms",
+// "1.84 s".
+func FormatMillis(ms float64) string {
+	switch {
+	case ms >= 1000:
+		return strconv.FormatFloat(ms/1000, 'f', 2, 64) + " s"
+	case ms >= 10:
+		return strconv.FormatFloat(ms, 'f', 0, 64) + " ms"
 	}
-	cut := string(r[:n])
-	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
-		cut = cut[:i]
-	} else if j := strings.IndexByte(string(r[n:]), ' '); j >= 0 && n+len([]rune(string(r[n:])[:j])) <= n+n/2 {
-		// A long word (an image reference, a URL) straddles the limit:
-		// keep it whole rather than show half of it.
-		cut = string(r[:n]) + string(r[n:])[:j]
-	}
-	return strings.TrimRight(cut, " ,;:-") + " …"
+	return strconv.FormatFloat(ms, 'f', 1, 64) + " ms"
 }
