@@ -52,6 +52,9 @@ type Store struct {
 	mu   sync.Mutex // held while a pass is recorded
 	st   state
 	subs map[chan struct{}]struct{}
+	// prepare runs on each snapshot before it is published (see
+	// BeforePublish).
+	prepare []func(*Snapshot)
 
 	snap atomic.Pointer[Snapshot]
 }
@@ -189,6 +192,18 @@ func (s *Store) notify() {
 // and never waits for a pass being recorded.
 func (s *Store) Snapshot() *Snapshot { return s.snap.Load() }
 
+// BeforePublish registers fn to run on every snapshot before it is
+// published, and once at once on the snapshot published now. fn runs while
+// the pass that made the snapshot is being recorded, and readers see the
+// snapshot before until it returns: the web layer renders its most
+// asked-for answers there, so that no request waits for them.
+func (s *Store) BeforePublish(fn func(*Snapshot)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prepare = append(s.prepare, fn)
+	fn(s.snap.Load())
+}
+
 // Now reads the Store's clock (StoreOptions.Now). Readers of a snapshot
 // date their answers by it, so that a test which sets the clock sees the
 // same times in the pages as in View.
@@ -231,6 +246,9 @@ func (s *Store) publish() {
 		summary.Files = nil
 		snap.status.Bots = append(snap.status.Bots, summary)
 		snap.status.Conditions[b.status.Condition]++
+	}
+	for _, fn := range s.prepare {
+		fn(snap)
 	}
 	s.snap.Store(snap)
 }

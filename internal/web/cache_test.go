@@ -47,17 +47,27 @@ func TestAnswerCache(t *testing.T) {
 	}
 
 	// The next second: the answer of the second before at once, and one
-	// rendering in the background that later requests get.
+	// rendering in the background that later requests get. Requests that
+	// come while it renders get the answer before too, without waiting.
 	done := make(chan struct{})
+	slow := make(chan struct{})
 	b, _ := c.get(1, t0.Add(time.Second), "/", func() ([]byte, error) {
 		defer close(done)
+		<-slow
 		return []byte("v1 s1"), nil
 	})
 	if string(b) != "v1 s0" {
 		t.Fatalf("a second later: %q, want the answer of the second before", b)
 	}
+	if b, _ := c.get(1, t0.Add(time.Second), "/", nil); string(b) != "v1 s0" {
+		t.Fatalf("while the second's answer renders: %q, want the answer of the second before", b)
+	}
+	close(slow)
 	<-done
 	time.Sleep(10 * time.Millisecond)
+	if n := builds.Load(); n != 1 {
+		t.Fatalf("%d renderings, want the background one only", n)
+	}
 	if b, _ := c.get(1, t0.Add(time.Second), "/", nil); string(b) != "v1 s1" {
 		t.Fatalf("after the background rendering: %q", b)
 	}
@@ -82,11 +92,22 @@ func TestAnswerCache(t *testing.T) {
 		t.Fatalf("a failed rendering was kept (%d renderings)", fails)
 	}
 
-	// Routes of older snapshots are dropped as newer ones are kept.
+	// An answer rendered ahead for the snapshot about to be published
+	// serves a request that read the one still published.
+	if b, _ := c.get(1, t0.Add(3*time.Second), "/", nil); string(b) != "v2 s3" {
+		t.Fatalf("a request on the snapshot before: %q, want the newer answer", b)
+	}
+
+	// Routes of snapshots older than the one before are dropped as newer
+	// ones are kept; the one before stays while it may still be published.
 	for i := range 50 {
 		c.get(3, t0, fmt.Sprint("/bots/", i), func() ([]byte, error) { return []byte("x"), nil })
 	}
 	c.get(4, t0, "/", func() ([]byte, error) { return []byte("v4"), nil })
+	if b, _ := c.get(3, t0, "/bots/7", nil); string(b) != "x" {
+		t.Fatalf("the snapshot before lost its answers: %q", b)
+	}
+	c.get(5, t0, "/", func() ([]byte, error) { return []byte("v5"), nil })
 	c.mu.Lock()
 	n := len(c.entries)
 	c.mu.Unlock()

@@ -79,7 +79,22 @@ func NewHandler(store *status.Store, opts HandlerOptions) http.Handler {
 		log:     opts.Log,
 	}
 	h.routes = h.newRoutes()
+	store.BeforePublish(h.warm)
 	return h
+}
+
+// warm renders the answers asked for most, the overview and
+// /api/v1/status, for a snapshot about to be published. Every open tab and
+// every poller asks for them right after each pass; rendered on demand,
+// they would all wait for the first of them to render, and that wait was
+// the page's slowest answers under load.
+func (h *handler) warm(snap *status.Snapshot) {
+	if _, err := h.pageBody(snap, http.StatusOK, overviewKey, "overview", overviewData); err != nil {
+		h.log.Error("cannot render the status page", "page", "overview", "error", err)
+	}
+	if _, err := h.jsonBody(snap, apiStatusKey, apiStatusValue); err != nil {
+		h.log.Error("cannot encode the status as JSON", "error", err)
+	}
 }
 
 // servedOn returns the handler as served on addr, when it was built

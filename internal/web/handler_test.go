@@ -454,3 +454,34 @@ func TestRevisionShowsItsCommit(t *testing.T) {
 		t.Errorf("the overview does not show the commit:\n%s", page)
 	}
 }
+
+// The overview and /api/v1/status are made while a pass is recorded,
+// before its snapshot is published, so no request waits for them.
+func TestCommonAnswersReadyAtPublish(t *testing.T) {
+	clk := statustest.NewClock(statustest.T0)
+	s := status.NewStore(status.StoreOptions{Now: clk.Now})
+	h := NewHandler(s, HandlerOptions{}).(*handler)
+	ready := func(key string) []byte {
+		h.cache.mu.Lock()
+		defer h.cache.mu.Unlock()
+		if e := h.cache.entries[key]; e != nil && e.version == s.Snapshot().Version() {
+			return e.body
+		}
+		return nil
+	}
+	for i, st := range statustest.Story(t)[:3] {
+		s.RecordPass(st.Res, reconcile.Source{Revision: st.Res.Revision, FS: statustest.ExampleFS(t)}, nil)
+		for _, key := range []string{overviewKey, apiStatusKey} {
+			if ready(key) == nil {
+				t.Fatalf("pass %d: %s is not ready when its snapshot is published", i+1, key)
+			}
+		}
+		// What is served is what was made ahead.
+		if got := get(t, h, "/").Body.String(); got != string(ready(overviewKey)) {
+			t.Fatalf("pass %d: the overview served is not the one made ahead", i+1)
+		}
+		if got := get(t, h, "/api/v1/status").Body.String(); got != string(ready(apiStatusKey)) {
+			t.Fatalf("pass %d: /api/v1/status served is not the one made ahead", i+1)
+		}
+	}
+}

@@ -37,8 +37,13 @@ type pageData struct {
 }
 
 func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
-	h.page(w, r, h.store.Snapshot(), http.StatusOK, "overview", pageData{Title: "Overview", Nav: "overview"})
+	h.page(w, r, h.store.Snapshot(), http.StatusOK, "overview", overviewData)
 }
+
+var overviewData = pageData{Title: "Overview", Nav: "overview"}
+
+// overviewKey is the overview's cache key, the one page gives "/".
+const overviewKey = "html /"
 
 func (h *handler) bot(w http.ResponseWriter, r *http.Request, name string) {
 	snap := h.store.Snapshot()
@@ -115,36 +120,36 @@ func fileHref(p string) string {
 }
 
 // page renders a page of snap whole before writing, so a template failure
-// is a clean 500 rather than half a page. Successful pages are cached for
-// the snapshot and the second.
+// is a clean 500 rather than half a page.
 func (h *handler) page(w http.ResponseWriter, r *http.Request, snap *status.Snapshot, code int, name string, data pageData) {
-	const ctype = "text/html; charset=utf-8"
-	now := h.now()
-	key := "html " + r.URL.Path + data.cacheTag
-	data.Version = h.opts.Version
-	data.Snapshot = snap.Version()
-	data.Now = now
-	data.Status = snap.Status()
-	render := func() ([]byte, error) {
-		var buf bytes.Buffer
-		if err := pages[name].ExecuteTemplate(&buf, "layout.html", data); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
-	}
-	var body []byte
-	var err error
-	if code == http.StatusOK {
-		body, err = h.cache.get(snap.Version(), now, key, render)
-	} else {
-		body, err = render()
-	}
+	body, err := h.pageBody(snap, code, "html "+r.URL.Path+data.cacheTag, name, data)
 	if err != nil {
 		h.log.Error("cannot render the status page", "page", name, "error", err)
 		plainError(w, http.StatusInternalServerError, "cannot render this page; see the daemon's log")
 		return
 	}
-	writeBody(w, code, ctype, body)
+	writeBody(w, code, "text/html; charset=utf-8", body)
+}
+
+// pageBody renders a page of snap. Successful pages are cached under key
+// for the snapshot and the second.
+func (h *handler) pageBody(snap *status.Snapshot, code int, key, name string, data pageData) ([]byte, error) {
+	now := h.now()
+	data.Version = h.opts.Version
+	data.Snapshot = snap.Version()
+	data.Now = now
+	data.Status = snap.Status()
+	render := func() ([]byte, error) {
+		buf := bytes.NewBuffer(make([]byte, 0, h.cache.sizeHint(key)+512))
+		if err := pages[name].ExecuteTemplate(buf, "layout.html", data); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	if code != http.StatusOK {
+		return render()
+	}
+	return h.cache.get(snap.Version(), now, key, render)
 }
 
 // now is the handler's clock at the pages' finest unit, the second, so
