@@ -72,6 +72,7 @@ func (a *app) runCommand() *cobra.Command {
 }
 
 func (a *app) run(ctx context.Context, f runFlags) error {
+	daemon.TuneGC()
 	log := a.logger()
 	src, err := a.openSource(source.Spec{
 		Poll:           f.poll,

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nectarhq/nectar/internal/daemon"
 	"github.com/nectarhq/nectar/internal/fleet"
 	"github.com/nectarhq/nectar/internal/plan"
 	"github.com/nectarhq/nectar/internal/reconcile"
@@ -163,6 +165,8 @@ func BenchmarkSteadyLoad(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("NECTAR_LOAD_SECONDS")); err == nil && v > 0 {
 		seconds = v
 	}
+	// The daemon runs with its own collector target; so does this.
+	defer debug.SetGCPercent(daemon.TuneGC())
 	s, pass := benchStore(b, false)
 	base := serveLoopback(b, NewHandler(s, HandlerOptions{}))
 	client := benchClient()

@@ -49,6 +49,7 @@ type handler struct {
 	metrics http.Handler
 	events  *eventStreams
 	cache   *answerCache
+	rows    *rowCache
 	hosts   hostPolicy
 	log     *slog.Logger
 	// routes dispatches a canonical path of a GET or HEAD request; it is
@@ -75,6 +76,7 @@ func NewHandler(store *status.Store, opts HandlerOptions) http.Handler {
 		metrics: promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slogPrinter{opts.Log}}),
 		events:  &eventStreams{store: store},
 		cache:   &answerCache{},
+		rows:    &rowCache{},
 		hosts:   newHostPolicy(opts.Listen, opts.Token),
 		log:     opts.Log,
 	}

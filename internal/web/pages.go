@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,6 +30,8 @@ type pageData struct {
 	File     *status.SharedFile
 	// Missing is the path a 404 page could not find.
 	Missing string
+	// Rows are the overview's rows of bots, rendered already (rowCache).
+	Rows []template.HTML
 	// Log is the end of the bot's log, for the bot page; nil when none.
 	Log *LogTail
 	// cacheTag tells apart answers of one path, snapshot and second that
@@ -140,6 +143,13 @@ func (h *handler) pageBody(snap *status.Snapshot, code int, key, name string, da
 	data.Now = now
 	data.Status = snap.Status()
 	render := func() ([]byte, error) {
+		if name == "overview" {
+			rows, err := h.rows.render(now, data.Status.Bots)
+			if err != nil {
+				return nil, err
+			}
+			data.Rows = rows
+		}
 		buf := bytes.NewBuffer(make([]byte, 0, h.cache.sizeHint(key)+512))
 		if err := pages[name].ExecuteTemplate(buf, "layout.html", data); err != nil {
 			return nil, err
