@@ -271,7 +271,7 @@ func (a *app) applyCommand() *cobra.Command {
 			}
 			if failed := res.Failed(); len(failed) > 0 {
 				for _, o := range failed {
-					printError(a.stderr, fmt.Errorf("bot %s: %s failed: %w", o.Bot, o.Kind, o.Err))
+					printError(a.stderr, fmt.Errorf("bot %s: cannot %s: %w", o.Bot, o.Kind, o.Err))
 				}
 				return exitError(1)
 			}

@@ -91,7 +91,7 @@ func (a *app) enforceSuspensions(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
-		return hint.Wrap(fmt.Errorf("suspended, but not stopped yet: %w", err), "the next `nectar apply` or `nectar run` stops them; or stop them by hand with `docker stop hummingbot-<bot>`")
+		return hint.Wrap(fmt.Errorf("cannot stop the bots yet (they are suspended): %w", err), "the next `nectar apply` or `nectar run` stops them; or stop them by hand with `docker stop hummingbot-<bot>`")
 	}
 	defer done()
 	res := r.EnforceSuspensions(ctx, src)
@@ -100,7 +100,7 @@ func (a *app) enforceSuspensions(ctx context.Context) error {
 	}
 	if failed := res.Failed(); len(failed) > 0 {
 		for _, o := range failed {
-			printError(a.stderr, fmt.Errorf("bot %s: %s failed: %w", o.Bot, o.Kind, o.Err))
+			printError(a.stderr, fmt.Errorf("bot %s: cannot %s: %w", o.Bot, o.Kind, o.Err))
 		}
 		return exitError(1)
 	}

@@ -17,7 +17,7 @@ func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, TempPattern(path))
 	if err != nil {
-		return fmt.Errorf("failed to create a temporary file: %w", err)
+		return fmt.Errorf("cannot create a temporary file: %w", err)
 	}
 	defer func() {
 		if err != nil {

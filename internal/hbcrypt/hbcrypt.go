@@ -132,7 +132,7 @@ func (k *Keyring) Encrypt(password string, salt []byte, plaintext []byte) (strin
 	}
 	var iv [aes.BlockSize]byte
 	if _, err := io.ReadFull(k.random(), iv[:]); err != nil {
-		return "", fmt.Errorf("failed to read a random IV: %w", err)
+		return "", fmt.Errorf("cannot read a random IV: %w", err)
 	}
 	ciphertext := ctr(key[:16], iv, plaintext)
 	v := keyfile{

@@ -423,8 +423,8 @@ func TestEncryptErrors(t *testing.T) {
 		{"short salt", newTestKeyring(nil), make([]byte, SaltSize-1), []byte("x"), "salt is 15 bytes"},
 		{"long salt", newTestKeyring(nil), make([]byte, 65), []byte("x"), "salt is 65 bytes; it must be 16 to 64"},
 		{"plaintext too large", newTestKeyring(nil), testSalt, make([]byte, MaxPlaintextSize+1), "at most 8192"},
-		{"random source fails", newTestKeyring(iotest.ErrReader(errors.New("no entropy"))), testSalt, []byte("x"), "failed to read a random IV: no entropy"},
-		{"random source runs dry", newTestKeyring(bytes.NewReader(make([]byte, 15))), testSalt, []byte("x"), "failed to read a random IV"},
+		{"random source fails", newTestKeyring(iotest.ErrReader(errors.New("no entropy"))), testSalt, []byte("x"), "cannot read a random IV: no entropy"},
+		{"random source runs dry", newTestKeyring(bytes.NewReader(make([]byte, 15))), testSalt, []byte("x"), "cannot read a random IV"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

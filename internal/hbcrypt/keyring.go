@@ -154,7 +154,7 @@ func runKDF(password string, p Params) ([keyLen]byte, error) {
 		err = fmt.Errorf("unknown key derivation function %q", p.KDF)
 	}
 	if err != nil {
-		return key, fmt.Errorf("failed to derive the key: %w", err)
+		return key, fmt.Errorf("cannot derive the key: %w", err)
 	}
 	copy(key[:], out)
 	return key, nil

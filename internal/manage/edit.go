@@ -240,7 +240,7 @@ func (f Folder) EditCredential(account, conn string, ids *secrets.Identities, ed
 				return false, abandonedError(account, conn, "the editor was stopped by "+signalName(ws.Signal()))
 			}
 		}
-		return false, hint.Wrap(fmt.Errorf("the editor failed: %w", err), "nothing was changed; set $EDITOR to your editor")
+		return false, hint.Wrap(fmt.Errorf("cannot run the editor: %w", err), "nothing was changed; set $EDITOR to your editor")
 	}
 	edited, err := os.ReadFile(tmp)
 	if err != nil {

@@ -67,12 +67,12 @@ func heldBack(in Input, a Action) Action {
 	a.Failure, a.NotBefore = &f, next
 	if f.Stalled {
 		a.Kind = Stalled
-		a.Reason = fmt.Sprintf("%s failed: %s; a person must fix this: nectar tries again once the bot's configuration changes, or at %s",
+		a.Reason = fmt.Sprintf("cannot %s: %s; a person must fix this: nectar tries again once the bot's configuration changes, or at %s",
 			f.Kind, f.Error, next.UTC().Format(time.RFC3339))
 		return a
 	}
 	a.Kind = Wait
-	a.Reason = fmt.Sprintf("%s failed: %s; next attempt in %s (back-off after %d failure(s))",
+	a.Reason = fmt.Sprintf("cannot %s: %s; next attempt in %s (back-off after %d failure(s))",
 		f.Kind, f.Error, next.Sub(in.Now).Round(time.Second), f.Attempts)
 	return a
 }

@@ -34,11 +34,11 @@ func TestFailureHoldsBack(t *testing.T) {
 		next    time.Duration // from now, when held back
 	}{
 		{name: "stalled, nothing changed", in: create, failure: failed(Create, true, 10*time.Second, 1),
-			want: Stalled, reason: "create failed: boom; a person must fix this", next: 50 * time.Second},
+			want: Stalled, reason: "cannot create: boom; a person must fix this", next: 50 * time.Second},
 		{name: "stalled, the resync period is over", in: create, failure: failed(Create, true, stallRetry, 1), want: Create},
 		{name: "stalled, the bot changed", in: create, failure: func() Failure { f := failed(Create, true, 0, 1); f.Hash = "h1"; return f }(), want: Create},
 		{name: "may pass, within the back-off", in: create, failure: failed(Create, false, 2*time.Second, 1),
-			want: Wait, reason: "create failed: boom; next attempt in 3s (back-off after 1 failure(s))", next: 3 * time.Second},
+			want: Wait, reason: "cannot create: boom; next attempt in 3s (back-off after 1 failure(s))", next: 3 * time.Second},
 		{name: "may pass, the back-off grows", in: create, failure: failed(Create, false, 6*time.Second, 2), want: Wait, next: 4 * time.Second},
 		{name: "may pass, the back-off is over", in: create, failure: failed(Create, false, BackoffBase, 1), want: Create},
 		{name: "another action is due", in: start, failure: failed(Create, true, 0, 1), want: Start},

@@ -233,7 +233,7 @@ func Make(in Input) []Action {
 	var out []Action
 	if !in.SourceOK {
 		for _, bot := range slices.Sorted(maps.Keys(byBot)) {
-			out = append(out, Action{Bot: bot, Kind: Stalled, Reason: "the source failed to load, nothing is changed: " + in.SourceError})
+			out = append(out, Action{Bot: bot, Kind: Stalled, Reason: "cannot load the source, nothing is changed: " + in.SourceError})
 		}
 		return out
 	}

@@ -231,7 +231,7 @@ func (x *executor) files() error {
 	}
 	contents, _, err := x.r.opts.Renderer.Contents(x.st.fl, x.o.Bot)
 	if err != nil {
-		return fmt.Errorf("building the bot's files: %w", err)
+		return fmt.Errorf("cannot build the bot's files: %w", err)
 	}
 	x.spec.Files = clusterFiles(contents)
 	for _, c := range contents {
@@ -252,7 +252,7 @@ func (x *executor) render() error {
 		x.o.Rendered = append(append(x.o.Rendered, rr.Written...), rr.Removed...)
 	}
 	if err != nil {
-		return fmt.Errorf("rendering the instance folder: %w", err)
+		return fmt.Errorf("cannot render the instance folder: %w", err)
 	}
 	return nil
 }
@@ -264,7 +264,7 @@ func (x *executor) stop(c *runtime.Container) error {
 	x.calls++
 	stopped, err := x.r.opts.Runtime.Stop(x.ctx, c.ID, timeout)
 	if err != nil {
-		return fmt.Errorf("stopping %s: %w", c.Name, err)
+		return fmt.Errorf("cannot stop %s: %w", c.Name, err)
 	}
 	if stopped.Killed {
 		x.o.Killed = killNote(c, timeout)
@@ -307,7 +307,7 @@ func (x *executor) stopRemove(c *runtime.Container) error {
 	}
 	x.calls++
 	if err := x.r.opts.Runtime.Remove(x.ctx, c.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-		return fmt.Errorf("removing %s: %w", c.Name, err)
+		return fmt.Errorf("cannot remove %s: %w", c.Name, err)
 	}
 	return nil
 }
@@ -315,7 +315,7 @@ func (x *executor) stopRemove(c *runtime.Container) error {
 func (x *executor) start(c *runtime.Container) error {
 	x.calls++
 	if err := x.r.opts.Runtime.Start(x.ctx, c.ID); err != nil {
-		return fmt.Errorf("starting %s: %w", c.Name, err)
+		return fmt.Errorf("cannot start %s: %w", c.Name, err)
 	}
 	x.r.recordStart(x.o.Bot, c.Hash())
 	return nil
@@ -362,7 +362,7 @@ func (x *executor) recreate() error {
 		if errors.Is(err, runtime.ErrNotFound) {
 			err = nil
 		} else if err != nil {
-			err = fmt.Errorf("renaming %s aside: %w", old.Name, err)
+			err = fmt.Errorf("cannot rename %s aside: %w", old.Name, err)
 		}
 	}
 	if err != nil {
@@ -378,7 +378,7 @@ func (x *executor) recreate() error {
 	x.calls++
 	if err := x.r.opts.Runtime.Rename(x.ctx, id, w.spec.Name); err != nil {
 		// The plan recreates a container left under a passing name.
-		err = fmt.Errorf("renaming %s to %s: %w", next.Name, w.spec.Name, err)
+		err = fmt.Errorf("cannot rename %s to %s: %w", next.Name, w.spec.Name, err)
 		if errors.Is(err, runtime.ErrConflict) {
 			err = stall(hint.Wrap(err, conflictHint(w.spec.Name, x.st.fl.Name)))
 		}
@@ -411,7 +411,7 @@ func (x *executor) update() error {
 		x.o.Killed = killNote(old, x.stopTimeout(old))
 	}
 	if err != nil {
-		return fmt.Errorf("updating %s: %w", old.Name, err)
+		return fmt.Errorf("cannot update %s: %w", old.Name, err)
 	}
 	x.recordApplied()
 	x.r.recordStart(x.o.Bot, x.st.want[x.o.Bot].desired.Hash)
@@ -440,10 +440,10 @@ func (x *executor) create(spec runtime.Spec) (string, error) {
 	x.calls++
 	id, err := x.r.opts.Runtime.Create(x.ctx, spec)
 	if errors.Is(err, runtime.ErrConflict) {
-		return "", stall(hint.Wrap(fmt.Errorf("creating container %s: %w", spec.Name, err), conflictHint(spec.Name, x.st.fl.Name)))
+		return "", stall(hint.Wrap(fmt.Errorf("cannot create container %s: %w", spec.Name, err), conflictHint(spec.Name, x.st.fl.Name)))
 	}
 	if err != nil {
-		return "", fmt.Errorf("creating container %s: %w", spec.Name, err)
+		return "", fmt.Errorf("cannot create container %s: %w", spec.Name, err)
 	}
 	return id, nil
 }
@@ -469,7 +469,7 @@ func (x *executor) startNew(id, hash string) error {
 	x.calls++
 	if err := x.r.opts.Runtime.Start(x.ctx, id); err != nil {
 		x.o.leftAt = &step{kind: plan.Start, container: id}
-		return fmt.Errorf("starting container %s: %w", fleet.ContainerName(x.o.Bot), err)
+		return fmt.Errorf("cannot start container %s: %w", fleet.ContainerName(x.o.Bot), err)
 	}
 	x.r.recordStart(x.o.Bot, hash)
 	return nil
@@ -482,14 +482,14 @@ func (x *executor) startNew(id, hash string) error {
 func (r *Reconciler) ensureImage(ctx context.Context, image string, calls *int) error {
 	ok, err := r.opts.Runtime.ImagePresent(ctx, image)
 	if err != nil {
-		return fmt.Errorf("checking image %s: %w", image, err)
+		return fmt.Errorf("cannot check image %s: %w", image, err)
 	}
 	if ok {
 		return nil
 	}
 	*calls++
 	if err := r.opts.Runtime.Pull(ctx, image); err != nil {
-		err = hint.Wrap(fmt.Errorf("image %s is not present and pulling it failed: %w", image, err),
+		err = hint.Wrap(fmt.Errorf("cannot find or pull image %s: %w", image, err),
 			"build or load the image on this Docker host, or fix image: in the bot file or nectar.yaml")
 		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || r.opts.Runtime.Ping(ctx) != nil {
 			return err

@@ -39,7 +39,7 @@ func TestFailureClasses(t *testing.T) {
 				h.rt.Seed(runtime.Container{Name: "hummingbot-pmm-btc", Image: image, State: runtime.StateRunning})
 			},
 			stalled:    true,
-			err:        "creating container hummingbot-pmm-btc",
+			err:        "cannot create container hummingbot-pmm-btc",
 			hint:       "is not nectar's",
 			fix:        func(h *harness) { h.rt.Delete("hummingbot-pmm-btc") },
 			wantAction: plan.Create,
@@ -48,7 +48,7 @@ func TestFailureClasses(t *testing.T) {
 			name:       "an image that cannot be had",
 			fault:      func(h *harness) { h.write("bots/pmm-btc.yml", pmmBot+"image: nowhere/bot:1\n") },
 			stalled:    true,
-			err:        "image nowhere/bot:1 is not present and pulling it failed",
+			err:        "cannot find or pull image nowhere/bot:1",
 			hint:       "build or load the image",
 			fix:        func(h *harness) { h.rt.AddPullable("nowhere/bot:1") },
 			wantAction: plan.Create,
@@ -72,7 +72,7 @@ func TestFailureClasses(t *testing.T) {
 		{
 			name:       "a timeout",
 			fault:      func(h *harness) { h.rt.Fail(fake.Start, 1, context.DeadlineExceeded) },
-			err:        "starting container hummingbot-pmm-btc: context deadline exceeded",
+			err:        "cannot start container hummingbot-pmm-btc: context deadline exceeded",
 			wantAction: plan.Start, // the container was made; its start is what failed
 		},
 		{
@@ -83,7 +83,7 @@ func TestFailureClasses(t *testing.T) {
 				h.rt.Fail(fake.Pull, 1, fake.ErrDown)
 				h.rt.Fail(fake.Ping, 1, fake.ErrDown)
 			},
-			err:        "pulling it failed: cannot connect",
+			err:        "or pull image nowhere/bot:2: cannot connect",
 			wantAction: plan.Create,
 		},
 		{

@@ -54,7 +54,7 @@ func (c *imageCache) put(ref string, f render.ImageFiles) {
 func (r *Reconciler) imageFiles(ctx context.Context, image string) (render.ImageFiles, error) {
 	read, err := r.opts.Runtime.ImageFiles(ctx, image, imageDirs)
 	if err != nil {
-		return nil, fmt.Errorf("reading the scripts and controllers image %s ships: %w", image, err)
+		return nil, fmt.Errorf("cannot read the scripts and controllers image %s ships: %w", image, err)
 	}
 	out := make(render.ImageFiles, len(read.Files))
 	for p, data := range read.Files {

@@ -315,7 +315,7 @@ func TestMissingImageStallsOnlyThatBot(t *testing.T) {
 	h.write("bots/xemm-eth.yml", "account: master_account\nconfig: conf_xemm_eth.yml\nimage: nowhere/bot:1\n")
 	res := h.pass()
 	o := outcome(t, res, "xemm-eth")
-	if o.Err == nil || !o.Stalled || !strings.Contains(o.Err.Error(), "image nowhere/bot:1 is not present and pulling it failed") {
+	if o.Err == nil || !o.Stalled || !strings.Contains(o.Err.Error(), "cannot find or pull image nowhere/bot:1") {
 		t.Fatalf("%+v", o)
 	}
 	if c, ok := h.container("pmm-btc"); !ok || !c.Running() {

@@ -193,7 +193,7 @@ func writeFile(root *os.Root, rel string, data []byte, perm os.FileMode) (err er
 	tmp, tmpName, err := createTemp(root, name)
 	if err != nil {
 		// The path goes in before the wrapping, which fixes the text.
-		return fmt.Errorf("failed to create a temporary file: %w", hostPath(root, err))
+		return fmt.Errorf("cannot create a temporary file: %w", hostPath(root, err))
 	}
 	defer func() {
 		if err != nil {

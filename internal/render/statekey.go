@@ -55,10 +55,10 @@ func loadOrCreateKey(path string) ([]byte, error) {
 		err = cerr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("failed to write the state key %s: %w", path, err)
+		return nil, fmt.Errorf("cannot write the state key %s: %w", path, err)
 	}
 	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("failed to create the state key %s: %w", path, err)
+		return nil, fmt.Errorf("cannot create the state key %s: %w", path, err)
 	}
 	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 		return nil, err

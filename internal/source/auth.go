@@ -116,7 +116,7 @@ func (r *remote) sshAuth(hostPort, user, key, knownHosts string) error {
 		if !strings.HasPrefix(strings.TrimSpace(key), "-----BEGIN") {
 			data, err := os.ReadFile(key)
 			if err != nil {
-				return fmt.Errorf("reading the SSH key: %w", err)
+				return fmt.Errorf("cannot read the SSH key: %w", err)
 			}
 			pem = data
 		} else {
@@ -138,7 +138,7 @@ func (r *remote) sshAuth(hostPort, user, key, knownHosts string) error {
 	if knownHosts != "" {
 		db, err := gitssh.NewKnownHostsDb(knownHosts)
 		if err != nil {
-			return fmt.Errorf("reading known_hosts %s: %w", knownHosts, err)
+			return fmt.Errorf("cannot read known_hosts %s: %w", knownHosts, err)
 		}
 		host, port := hostPort, "22"
 		if h, p, err := net.SplitHostPort(hostPort); err == nil {

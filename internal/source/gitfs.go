@@ -61,28 +61,31 @@ var (
 // missing from objects, which means the fetch was incomplete.
 func newTreeFS(objects storer.EncodedObjectStorer, tree *object.Tree, modTime time.Time) (*treeFS, error) {
 	root := &treeNode{name: ".", mode: filemode.Dir, hash: tree.Hash}
-	if err := indexTree(objects, tree, root); err != nil {
+	if err := indexTree(objects, tree, root, ""); err != nil {
 		return nil, err
 	}
 	return &treeFS{objects: objects, root: root, modTime: modTime}, nil
 }
 
-func indexTree(objects storer.EncodedObjectStorer, tree *object.Tree, dir *treeNode) error {
+// indexTree indexes tree into dir; at is dir's path in the fleet root ("" at
+// the root), for the errors.
+func indexTree(objects storer.EncodedObjectStorer, tree *object.Tree, dir *treeNode, at string) error {
 	for _, e := range tree.Entries {
 		n := &treeNode{name: e.Name, mode: e.Mode, hash: e.Hash}
+		p := path.Join(at, e.Name)
 		switch e.Mode {
 		case filemode.Dir:
 			sub, err := object.GetTree(objects, e.Hash)
 			if err != nil {
-				return fmt.Errorf("reading folder %s (%s): %w", e.Name, e.Hash, err)
+				return fmt.Errorf("cannot read folder %s (%s): %w", p, e.Hash, err)
 			}
-			if err := indexTree(objects, sub, n); err != nil {
-				return fmt.Errorf("%s/%w", e.Name, err)
+			if err := indexTree(objects, sub, n, p); err != nil {
+				return err
 			}
 		case filemode.Regular, filemode.Deprecated, filemode.Executable, filemode.Symlink:
 			obj, err := objects.EncodedObject(plumbing.BlobObject, e.Hash)
 			if err != nil {
-				return fmt.Errorf("reading %s (%s): %w", e.Name, e.Hash, err)
+				return fmt.Errorf("cannot read %s (%s): %w", p, e.Hash, err)
 			}
 			n.size = obj.Size()
 		}

@@ -18,7 +18,7 @@ var nectarBinary = sync.OnceValues(func() (string, error) {
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/nectar")
 	cmd.Dir = Root()
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building nectar: %v\n%s", err, out)
+		return "", fmt.Errorf("cannot build nectar: %v\n%s", err, out)
 	}
 	return bin, nil
 })

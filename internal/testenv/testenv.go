@@ -48,7 +48,7 @@ var buildOnce = sync.OnceValue(func() error {
 	build := exec.Command(filepath.Join(Root(), "scripts", "build-testbot.sh"), TestbotImage)
 	build.Dir = Root()
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building %s: %v\n%s", TestbotImage, err, out)
+		return fmt.Errorf("cannot build %s: %v\n%s", TestbotImage, err, out)
 	}
 	return nil
 })

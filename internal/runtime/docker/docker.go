@@ -69,7 +69,7 @@ func newEngine(ctx context.Context, opts ...client.Opt) (*Engine, error) {
 	opts = append(opts, client.WithAPIVersionNegotiation(), e.countCalls)
 	cli, err := client.NewClientWithOpts(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
+		return nil, fmt.Errorf("cannot make a Docker client: %w", err)
 	}
 	e.cli = cli
 	ping, err := cli.Ping(ctx)
@@ -117,7 +117,7 @@ func (e *Engine) Ping(ctx context.Context) error {
 // List returns the fleet's containers, in any state, with one request.
 func (e *Engine) List(ctx context.Context, fleet string) ([]runtime.Container, error) {
 	if fleet == "" {
-		return nil, errors.New("list containers: empty fleet name")
+		return nil, errors.New("cannot list containers: empty fleet name")
 	}
 	summaries, err := e.cli.ContainerList(ctx, container.ListOptions{
 		All:     true,
@@ -387,7 +387,7 @@ func (e *Engine) Pull(ctx context.Context, ref string) error {
 		// The engine's reason, in its words, as the stream's errorDetail.
 		return wrap(op, errors.New(inStream.Message))
 	default:
-		return wrap(op, fmt.Errorf("reading the engine's progress: %w", err))
+		return wrap(op, fmt.Errorf("cannot read the engine's progress: %w", err))
 	}
 }
 
@@ -397,7 +397,7 @@ func (e *Engine) Events(ctx context.Context, fleet string) (<-chan runtime.Event
 	out := make(chan runtime.Event, 64)
 	errc := make(chan error, 1)
 	if fleet == "" {
-		errc <- errors.New("watch events: empty fleet name")
+		errc <- errors.New("cannot watch events: empty fleet name")
 		close(out)
 		return out, errc
 	}

@@ -305,8 +305,8 @@ func TestPullStreams(t *testing.T) {
 	}{
 		{"progress only", progress, ""},
 		{"empty stream", " ", ""},
-		{"cut off", progress + `{"status":"Down`, "pull image img:1: reading the engine's progress: unexpected EOF"},
-		{"not JSON", "<html>", "pull image img:1: reading the engine's progress: invalid character '<' looking for beginning of value"},
+		{"cut off", progress + `{"status":"Down`, "pull image img:1: cannot read the engine's progress: unexpected EOF"},
+		{"not JSON", "<html>", "pull image img:1: cannot read the engine's progress: invalid character '<' looking for beginning of value"},
 		{"first error wins", progress + `{"errorDetail":{"code":1,"message":"toomanyrequests: rate limit"},"error":"toomanyrequests: rate limit"}
 {"errorDetail":{"message":"second"},"error":"second"}
 `, "pull image img:1: toomanyrequests: rate limit"},

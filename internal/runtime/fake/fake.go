@@ -432,7 +432,7 @@ func (r *Runtime) List(ctx context.Context, fleet string) ([]runtime.Container, 
 		return nil, r.record(call, err)
 	}
 	if fleet == "" {
-		return nil, r.record(call, errors.New("list containers: empty fleet name"))
+		return nil, r.record(call, errors.New("cannot list containers: empty fleet name"))
 	}
 	es := r.fleets[fleet]
 	out := make([]runtime.Container, len(es))
@@ -692,7 +692,7 @@ func (r *Runtime) Events(ctx context.Context, fleet string) (<-chan runtime.Even
 	}
 	err := r.begin(ctx, Events)
 	if err == nil && fleet == "" {
-		err = errors.New("watch events: empty fleet name")
+		err = errors.New("cannot watch events: empty fleet name")
 	}
 	if err != nil {
 		r.record(call, err)

@@ -27,7 +27,7 @@ func (e *Engine) Events(ctx context.Context, fleet string) (<-chan runtime.Event
 	out := make(chan runtime.Event, 64)
 	errc := make(chan error, 1)
 	if fleet == "" {
-		errc <- errors.New("watch events: empty fleet name")
+		errc <- errors.New("cannot watch events: empty fleet name")
 		close(out)
 		return out, errc
 	}

@@ -339,7 +339,7 @@ func (e *Engine) removeFiles(ctx context.Context, fleet, service string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("remove the secrets and configs of service %s: %w", service, ctx.Err())
+			return fmt.Errorf("cannot remove the secrets and configs of service %s: %w", service, ctx.Err())
 		case <-time.After(pollEvery):
 		}
 	}

@@ -89,7 +89,7 @@ func newEngine(ctx context.Context, opts ...client.Opt) (*Engine, error) {
 	opts = append(opts, client.WithAPIVersionNegotiation())
 	cli, err := client.NewClientWithOpts(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
+		return nil, fmt.Errorf("cannot make a Docker client: %w", err)
 	}
 	ping, err := cli.Ping(ctx)
 	if err != nil {
@@ -137,7 +137,7 @@ func (e *Engine) Ping(ctx context.Context) error {
 // name and state).
 func (e *Engine) List(ctx context.Context, fleet string) ([]runtime.Container, error) {
 	if fleet == "" {
-		return nil, errors.New("list services: empty fleet name")
+		return nil, errors.New("cannot list services: empty fleet name")
 	}
 	label := filters.NewArgs(filters.Arg("label", runtime.LabelFleet+"="+fleet))
 	services, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: label})
