@@ -33,7 +33,7 @@ func fetchStatus(ctx context.Context, baseURL, token string) (status.Status, err
 	u = u.JoinPath("api", "v1", "status")
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return status.Status{}, fmt.Errorf("asking the daemon at %s: %w", shown, err)
+		return status.Status{}, fmt.Errorf("cannot ask the daemon at %s: %w", shown, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if token != "" {
@@ -41,7 +41,7 @@ func fetchStatus(ctx context.Context, baseURL, token string) (status.Status, err
 	}
 	resp, err := statusClient.Do(req)
 	if err != nil {
-		return status.Status{}, hint.Wrap(fmt.Errorf("asking the daemon at %s: %s", shown, status.Redact(err.Error())),
+		return status.Status{}, hint.Wrap(fmt.Errorf("cannot ask the daemon at %s: %s", shown, status.Redact(err.Error())),
 			"is `nectar run` running there? it serves its status on 127.0.0.1:8090 unless told otherwise with --listen; give status the same --listen")
 	}
 	defer resp.Body.Close()
@@ -56,7 +56,7 @@ func fetchStatus(ctx context.Context, baseURL, token string) (status.Status, err
 	}
 	var st status.Status
 	if err := json.NewDecoder(body).Decode(&st); err != nil {
-		return status.Status{}, fmt.Errorf("reading the status from %s: %w", shown, err)
+		return status.Status{}, fmt.Errorf("cannot read the status from %s: %w", shown, err)
 	}
 	return st, nil
 }

@@ -26,7 +26,7 @@ import (
 // and `nectar status` lists the error with its hint and next attempt (see
 // cmd/nectar's TestWriteStatusFailedBot).
 func TestFailureClassesShown(t *testing.T) {
-	const msg = "creating container hummingbot-solo: Conflict. The container name is already in use"
+	const msg = "cannot create container hummingbot-solo: Conflict. The container name is already in use"
 	const why = "a container named hummingbot-solo exists and is not nectar's; remove or rename it"
 	for _, tt := range []struct {
 		name            string
@@ -54,7 +54,7 @@ func TestFailureClassesShown(t *testing.T) {
 			// The next pass holds the action back.
 			clk.Set(statustest.T0.Add(2 * time.Second))
 			f := plan.Failure{Kind: plan.Create, At: statustest.T0, Attempts: 1, Stalled: tt.stalled, Error: msg, Hint: why}
-			held := statustest.Outcome(tt.heldKind, "create failed: "+msg, nil, nil)
+			held := statustest.Outcome(tt.heldKind, "cannot create: "+msg, nil, nil)
 			held.Failure, held.NotBefore = &f, statustest.T0.Add(tt.retry)
 			s.RecordPass(statustest.OnePass(statustest.RevA, statustest.T0.Add(2*time.Second), held), reconcile.Source{}, nil)
 			b, _ = s.Bot("solo")

@@ -33,8 +33,8 @@ func TestHistoryRecordsChangesOnly(t *testing.T) {
 		statustest.Outcome(plan.Start, "container exited with code 1", exited, nil),
 		statustest.Outcome(plan.Wait, "container exited with code 1; next start in 9s (back-off after 1 start(s))", exited, nil),
 		statustest.Outcome(plan.Wait, "container exited with code 1; next start in 4s (back-off after 1 start(s))", exited, nil), // a countdown
-		statustest.Outcome(plan.Start, "container exited with code 1", exited, errors.New("starting hummingbot-solo: boom")),
-		statustest.Outcome(plan.Start, "container exited with code 1", exited, errors.New("starting hummingbot-solo: boom")), // errors always count
+		statustest.Outcome(plan.Start, "container exited with code 1", exited, errors.New("cannot start hummingbot-solo: boom")),
+		statustest.Outcome(plan.Start, "container exited with code 1", exited, errors.New("cannot start hummingbot-solo: boom")), // errors always count
 		statustest.Outcome(plan.None, "running, up to date", running, nil),
 	}
 	for i, o := range passes {
@@ -53,7 +53,7 @@ func TestHistoryRecordsChangesOnly(t *testing.T) {
 	}
 	// The last action is the last start nectar tried (it failed), not
 	// the pass after it that found nothing to do.
-	if a := b.LastAction; a == nil || a.Kind != "start" || !a.At.Equal(statustest.T0.Add(8*time.Minute)) || a.Error != "starting hummingbot-solo: boom" || a.Reason != "container exited with code 1" {
+	if a := b.LastAction; a == nil || a.Kind != "start" || !a.At.Equal(statustest.T0.Add(8*time.Minute)) || a.Error != "cannot start hummingbot-solo: boom" || a.Reason != "container exited with code 1" {
 		t.Errorf("last action %+v, want the failed start of minute 8", b.LastAction)
 	}
 }
@@ -95,9 +95,9 @@ func TestAppliedAndAttempted(t *testing.T) {
 
 	broken := &reconcile.Result{Revision: statustest.RevC, Started: statustest.T0.Add(2 * time.Minute), SourceOK: false,
 		SourceProblems: []fleet.Problem{{File: "nectar.yaml", Line: 3, Column: 7, Message: "fleet must be a string", Hint: "write fleet: prod"}}}
-	s.RecordPass(broken, reconcile.Source{}, errors.New("fetch failed"))
+	s.RecordPass(broken, reconcile.Source{}, errors.New("cannot fetch main: connection refused"))
 	v = s.View()
-	if v.Applied.Revision != statustest.RevA || v.Attempted.Revision != statustest.RevC || v.SourceOK || v.SourceError != "fetch failed" {
+	if v.Applied.Revision != statustest.RevA || v.Attempted.Revision != statustest.RevC || v.SourceOK || v.SourceError != "cannot fetch main: connection refused" {
 		t.Errorf("after a broken revision: applied %s attempted %s ok %v error %q", v.Applied.Revision, v.Attempted.Revision, v.SourceOK, v.SourceError)
 	}
 	if len(v.Problems) != 1 || v.Problems[0].Position != "nectar.yaml:3:7" || v.Problems[0].Hint != "write fleet: prod" {

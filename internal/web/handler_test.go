@@ -242,7 +242,7 @@ func TestReadyz(t *testing.T) {
 	if c := code(); c != http.StatusServiceUnavailable {
 		t.Fatalf("before any pass: %d", c)
 	}
-	s.RecordPass(nil, reconcile.Source{}, errors.New("cloning: repository not found"))
+	s.RecordPass(nil, reconcile.Source{}, errors.New("cannot clone the repository: repository not found"))
 	engineDown := steps[3].Res
 	s.RecordPass(engineDown, reconcile.Source{Revision: engineDown.Revision, FS: statustest.ExampleFS(t)}, nil)
 	if c := code(); c != http.StatusServiceUnavailable {

@@ -258,8 +258,8 @@ func Story(t testing.TB) []Step {
 			func(o *reconcile.Outcome) { o.Restarts = restarts })
 	}
 	twapExited := ContainerOf("twap-eth", hb, runtime.StateExited, "Exited (1) 8 seconds ago", 1)
-	dockerDown := errors.New("listing containers: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
-	fetchFailed := errors.New("fetching " + SourceURL + ": dial tcp 140.82.121.4:443: connect: connection refused")
+	dockerDown := errors.New("list containers of fleet " + fl.Name + ": Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+	fetchFailed := errors.New("cannot fetch " + SourceURL + ": dial tcp 140.82.121.4:443: connect: connection refused")
 
 	created := func(bot string, took time.Duration) reconcile.Outcome {
 		return with(out(bot, plan.Create, "no container yet", nil), func(o *reconcile.Outcome) {
@@ -277,7 +277,7 @@ func Story(t testing.TB) []Step {
 			held, stalled, stopped, orphan,
 			upToDate("pmm-btc", testbot, "Up 58 seconds (healthy)", 1),
 			with(out("twap-eth", plan.Start, "container exited with code 1", twapExited), func(o *reconcile.Outcome) {
-				o.Err = errors.New("starting hummingbot-twap-eth: Error response from daemon: failed to create task for container: exec: \"/home/hummingbot/bin/start\": no such file or directory")
+				o.Err = errors.New("cannot start container hummingbot-twap-eth: Error response from daemon: failed to create task for container: exec: \"/home/hummingbot/bin/start\": no such file or directory")
 				o.Duration, o.Restarts = 120*time.Millisecond, 2
 			}),
 			upToDate("xemm-eth", testbot, "Up 57 seconds (health: starting)", 1),
