@@ -35,19 +35,22 @@ type rowData struct {
 }
 
 // render returns the rows of bots at now, in order, rendering those that
-// changed; rows of bots no longer listed are forgotten.
+// changed; rows of bots no longer listed are forgotten. The lock is not
+// held while rows render, so two renders (a pass's and a new second's) run
+// side by side; the one that finishes last is kept.
 func (c *rowCache) render(now time.Time, bots []status.BotStatus) ([]template.HTML, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	kept := c.rows
+	c.mu.Unlock()
 	sec := now.Unix()
 	next := make(map[string]cachedRow, len(bots))
 	out := make([]template.HTML, len(bots))
 	var buf bytes.Buffer
 	for i, b := range bots {
 		// When a bot was last observed changes every pass and is not
-		// shown in its row (TestRowsFollowTheirBots holds that).
+		// shown in its row (TestRowLeavesOutObservedAt holds that).
 		b.ObservedAt = time.Time{}
-		if old, ok := c.rows[b.Name]; ok && old.second == sec && reflect.DeepEqual(old.bot, b) {
+		if old, ok := kept[b.Name]; ok && old.second == sec && reflect.DeepEqual(old.bot, b) {
 			out[i] = old.html
 			next[b.Name] = old
 			continue
@@ -60,6 +63,8 @@ func (c *rowCache) render(now time.Time, bots []status.BotStatus) ([]template.HT
 		out[i] = row.html
 		next[b.Name] = row
 	}
+	c.mu.Lock()
 	c.rows = next
+	c.mu.Unlock()
 	return out, nil
 }
