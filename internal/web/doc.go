@@ -5,7 +5,10 @@
 // It only reads. [NewHandler] serves whatever snapshot the status.Store
 // published last; the reconcile loop never waits for a request, and no
 // request can change anything: every method other than GET and HEAD is
-// refused. The JSON is the status package's view types as they are, which
+// refused. The overview and /api/v1/status, which every open tab and
+// poller asks for after each pass, are rendered while the pass is
+// recorded, before its snapshot is published (Store.BeforePublish), so
+// those requests find their answer ready. The JSON is the status package's view types as they are, which
 // internal/status/API.md documents.
 //
 // Everything between the page and the network lives here too, because it
