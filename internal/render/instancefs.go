@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/nectarhq/nectar/internal/atomicfile"
@@ -72,24 +70,13 @@ func openInstance(inst string) (*os.Root, error) {
 	return root, nil
 }
 
-// hostPath puts the instance folder back in front of the path an error of
-// the root names (the root names paths inside it), so that a message still
-// says where on the host the trouble is.
-func hostPath(root *os.Root, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) && !filepath.IsAbs(pe.Path) {
-		pe.Path = filepath.Join(root.Name(), pe.Path)
-	}
-	return err
-}
-
 // ensureDir makes rel (a slash path inside the instance folder) and each
 // folder above it a real folder of mode 0700. A symlink anywhere on the
 // way is an error, even one that stays inside the folder: a link planted
 // there must not move nectar's writes to another place than the one the
 // fleet names.
 func ensureDir(root *os.Root, rel string) (err error) {
-	defer func() { err = hostPath(root, err) }()
+	defer func() { err = atomicfile.RootPath(root, err) }()
 	if rel == "." {
 		return nil
 	}
@@ -125,7 +112,7 @@ func ensureDir(root *os.Root, rel string) (err error) {
 // exactly as it is: mkdir does not follow a symlink in the last name.
 func ensureOwnDir(root *os.Root, name string) error {
 	if err := root.Mkdir(name, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
-		return hostPath(root, err)
+		return atomicfile.RootPath(root, err)
 	}
 	return nil
 }
@@ -134,7 +121,7 @@ func ensureOwnDir(root *os.Root, name string) error {
 // regular file there (missing, a symlink, a folder, too large): all cases
 // in which nectar writes it afresh. modeOK reports mode 0600.
 func readInstanceFile(root *os.Root, rel string) (data []byte, modeOK bool, err error) {
-	defer func() { err = hostPath(root, err) }()
+	defer func() { err = atomicfile.RootPath(root, err) }()
 	name := filepath.FromSlash(rel)
 	info, err := root.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -181,76 +168,8 @@ func readInstanceFileAt(inst, rel string) ([]byte, bool, error) {
 	return readInstanceFile(root, rel)
 }
 
-// writeFile replaces rel in the root with data, as atomicfile.WriteFile
-// does on a path: a temporary file beside it (named so that
-// atomicfile.RemoveStale finds one a killed render left), synced, renamed
-// over rel, and the folder synced. The file gets mode perm whatever the
-// umask says.
-func writeFile(root *os.Root, rel string, data []byte, perm os.FileMode) (err error) {
-	defer func() { err = hostPath(root, err) }()
-	name := filepath.FromSlash(rel)
-	dir := filepath.Dir(name)
-	tmp, tmpName, err := createTemp(root, name)
-	if err != nil {
-		// The path goes in before the wrapping, which fixes the text.
-		return fmt.Errorf("cannot create a temporary file: %w", hostPath(root, err))
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			root.Remove(tmpName)
-		}
-	}()
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := root.Rename(tmpName, name); err != nil {
-		return err
-	}
-	return syncDir(root, dir)
-}
-
-// createTemp is os.CreateTemp inside the root, with atomicfile's pattern
-// for the temporary file of name.
-func createTemp(root *os.Root, name string) (*os.File, string, error) {
-	prefix, suffix, _ := strings.Cut(atomicfile.TempPattern(name), "*")
-	dir := filepath.Dir(name)
-	for range 10000 {
-		tmpName := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10)+suffix)
-		f, err := root.OpenFile(tmpName, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		return f, tmpName, err
-	}
-	return nil, "", &fs.PathError{Op: "createtemp", Path: filepath.Join(dir, prefix+"*"+suffix), Err: fs.ErrExist}
-}
-
-// syncDir flushes a folder's entries (new, renamed or removed files) to
-// disk.
-func syncDir(root *os.Root, dir string) error {
-	d, err := root.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// removeFile deletes name, if present, and syncs its folder. A symlink is
-// removed, never what it leads to.
-func removeFile(root *os.Root, name string) error {
-	if err := root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return hostPath(root, err)
-	}
-	return hostPath(root, syncDir(root, filepath.Dir(name)))
+// writeFile replaces rel (a slash path) in the root with data, as
+// atomicfile.WriteFile does on a path.
+func writeFile(root *os.Root, rel string, data []byte, perm os.FileMode) error {
+	return atomicfile.WriteFileIn(root, filepath.FromSlash(rel), data, perm)
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nectarhq/nectar/internal/atomicfile"
 )
 
 // instanceWithOutside makes an instance folder opened as a root, and a
@@ -129,6 +131,6 @@ func TestWriteFileInRoot(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("left in conf/connectors: %v", entries)
 	}
-	must(t, removeFile(root, filepath.FromSlash(p)))
-	must(t, removeFile(root, filepath.FromSlash(p)))
+	must(t, atomicfile.RemoveIn(root, filepath.FromSlash(p)))
+	must(t, atomicfile.RemoveIn(root, filepath.FromSlash(p)))
 }

@@ -529,12 +529,12 @@ func removeConnectors(root *os.Root, p *plan) ([]string, error) {
 	dirName := filepath.FromSlash(ConnectorsDir)
 	dir, err := root.Open(dirName)
 	if err != nil {
-		return nil, hostPath(root, err)
+		return nil, atomicfile.RootPath(root, err)
 	}
 	defer dir.Close()
 	entries, err := dir.ReadDir(-1)
 	if err != nil {
-		return nil, hostPath(root, err)
+		return nil, atomicfile.RootPath(root, err)
 	}
 	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	var removed []string
@@ -545,7 +545,7 @@ func removeConnectors(root *os.Root, p *plan) ([]string, error) {
 			continue
 		}
 		if err := root.Remove(filepath.Join(dirName, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("%s: %w", rel, hostPath(root, err)))
+			errs = append(errs, fmt.Errorf("%s: %w", rel, atomicfile.RootPath(root, err)))
 			continue
 		}
 		removed = append(removed, rel)
@@ -568,12 +568,12 @@ func removeShared(root *os.Root, rel string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, hostPath(root, err)
+		return false, atomicfile.RootPath(root, err)
 	}
 	if info.IsDir() {
 		return false, nil // a folder now stands where nectar's file was; not nectar's
 	}
-	if err := removeFile(root, name); err != nil {
+	if err := atomicfile.RemoveIn(root, name); err != nil {
 		return false, fmt.Errorf("%s: %w", rel, err)
 	}
 	top := sharedTop(rel)
