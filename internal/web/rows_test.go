@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nectarhq/nectar/internal/reconcile"
 	"github.com/nectarhq/nectar/internal/status"
 	"github.com/nectarhq/nectar/internal/status/statustest"
 )
@@ -24,14 +23,7 @@ func TestRowsFollowTheirBots(t *testing.T) {
 			if !still {
 				clk.Set(st.At.Add(st.Res.Duration))
 			}
-			src := st.Src
-			if src.FS == nil {
-				src = reconcile.Source{Revision: st.Res.Revision, FS: good}
-			}
-			s.RecordPass(st.Res, src, st.SourceErr)
-			if st.Health != nil {
-				s.RecordHealth(st.Health)
-			}
+			st.Record(s, good)
 			got := get(t, kept, "/").Body.String()
 			want := get(t, NewHandler(s, HandlerOptions{}), "/").Body.String()
 			if got != want {

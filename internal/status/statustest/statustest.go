@@ -339,14 +339,21 @@ func Play(t testing.TB, s *status.Store, clk *Clock, steps []Step, n int) {
 	}
 	for _, st := range steps[:n] {
 		clk.Set(st.At.Add(st.Res.Duration))
-		src := st.Src
-		if src.FS == nil {
-			src = reconcile.Source{Revision: st.Res.Revision, FS: good}
-		}
-		s.RecordPass(st.Res, src, st.SourceErr)
-		if st.Health != nil {
-			s.RecordHealth(st.Health)
-		}
+		st.Record(s, good)
+	}
+}
+
+// Record records the Step in s: its pass, with good as the source when the
+// Step names none, then its health round, if any. The clock is the
+// caller's to set.
+func (st Step) Record(s *status.Store, good fs.FS) {
+	src := st.Src
+	if src.FS == nil {
+		src = reconcile.Source{Revision: st.Res.Revision, FS: good}
+	}
+	s.RecordPass(st.Res, src, st.SourceErr)
+	if st.Health != nil {
+		s.RecordHealth(st.Health)
 	}
 }
 
